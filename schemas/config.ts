@@ -1,0 +1,114 @@
+import { z } from 'zod';
+
+// The one configuration shape for every service. Defaults here are the embedded defaults
+// that `podwatch run --standalone` starts on; secrets are filled in by the loader from
+// environment variables or `*_file` keys before validation.
+
+const Port = z.number().int().min(0).max(65535);
+const Duration = z.number().int().positive();
+
+export const TlsConfig = z.strictObject({
+  enabled: z.boolean().default(false),
+  ca_file: z.string().optional(),
+  cert_file: z.string().optional(),
+  key_file: z.string().optional(),
+  reject_unauthorized: z.boolean().default(true),
+});
+
+export const KafkaConfig = z.strictObject({
+  brokers: z.array(z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port')).min(1).default(['127.0.0.1:19092']),
+  client_id: z.string().default('podwatch'),
+  tls: TlsConfig.default({ enabled: false, reject_unauthorized: true }),
+  sasl: z.strictObject({
+    mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+    username: z.string().min(1),
+    password: z.string().min(1, 'set it with PODWATCH_KAFKA_SASL_PASSWORD(_FILE) or password_file'),
+  }).optional(),
+  topics: z.strictObject({
+    raw: z.string().default('podwatch.raw'),
+    events: z.string().default('podwatch.events'),
+    alerts: z.string().default('podwatch.alerts'),
+    dlq: z.string().default('podwatch.dlq'),
+    state: z.string().default('podwatch.detector-state'),
+    retry: z.string().default('podwatch.alert-retry'),
+    notifications: z.string().default('podwatch.notifications'),
+    partitions: z.number().int().positive().default(6),
+    replication_factor: z.number().int().positive().default(1),
+  }).prefault({}),
+});
+
+export const ElasticsearchConfig = z.strictObject({
+  url: z.url().default('http://127.0.0.1:9201'),
+  ca_file: z.string().optional(),
+  reject_unauthorized: z.boolean().default(true),
+  api_key: z.string().optional(),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  namespace: z.string().regex(/^[a-z0-9_]+$/, 'lowercase letters, digits and _ only').default('default'),
+  request_timeout_ms: Duration.default(30_000),
+});
+
+export const HttpConfig = z.strictObject({
+  host: z.string().default('127.0.0.1'),
+  /** 0 picks a free port; each service has its own default. */
+  port: Port.optional(),
+});
+
+export const FileSourceConfig = z.strictObject({
+  type: z.literal('file'),
+  name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only'),
+  paths: z.array(z.string().min(1)).min(1),
+  format: z.string().default('auto'),
+  start_at: z.enum(['beginning', 'end']).optional(),
+});
+
+export const JournaldSourceConfig = z.strictObject({
+  type: z.literal('journald'),
+  name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only'),
+  /** journalctl match expressions; entries matching any of them are collected. */
+  matches: z.array(z.string().regex(/^[A-Z0-9_]+=.*$/, 'expected FIELD=value')).default([
+    'SYSLOG_IDENTIFIER=podman', '_SYSTEMD_UNIT=podman.service', '_SYSTEMD_UNIT=podman.socket',
+  ]),
+  /** Read journal files copied from a host instead of the local journal. */
+  directory: z.string().optional(),
+  file: z.string().optional(),
+  journalctl: z.string().default('journalctl'),
+  format: z.string().default('auto'),
+  start_at: z.enum(['beginning', 'end']).optional(),
+});
+
+export const SourceConfig = z.discriminatedUnion('type', [FileSourceConfig, JournaldSourceConfig]);
+
+export const CollectorConfig = z.strictObject({
+  checkpoint_dir: z.string().default('./data/checkpoints'),
+  /** Where to begin in a file or journal never seen before. */
+  start_at: z.enum(['beginning', 'end']).default('end'),
+  max_line_bytes: z.number().int().min(256).default(1024 * 1024),
+  partial_line_timeout_ms: Duration.default(5_000),
+  poll_interval_ms: Duration.default(250),
+  glob_interval_ms: Duration.default(2_000),
+  batch_max_records: z.number().int().positive().default(500),
+  batch_linger_ms: z.number().int().nonnegative().default(20),
+  journal_restart_backoff_ms: Duration.default(1_000),
+  sources: z.array(SourceConfig).default([]),
+  http: HttpConfig.default({ host: '127.0.0.1', port: 9464 }),
+});
+
+export const Config = z.strictObject({
+  host: z.strictObject({ name: z.string().min(1).optional() }).prefault({}),
+  log: z.strictObject({
+    level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  }).prefault({}),
+  kafka: KafkaConfig.prefault({}),
+  elasticsearch: ElasticsearchConfig.optional(),
+  collector: CollectorConfig.prefault({}),
+});
+
+export type Config = z.infer<typeof Config>;
+export type ConfigInput = z.input<typeof Config>;
+export type KafkaConfig = z.infer<typeof KafkaConfig>;
+export type ElasticsearchConfig = z.infer<typeof ElasticsearchConfig>;
+export type CollectorConfig = z.infer<typeof CollectorConfig>;
+export type FileSourceConfig = z.infer<typeof FileSourceConfig>;
+export type JournaldSourceConfig = z.infer<typeof JournaldSourceConfig>;
+export type SourceConfig = z.infer<typeof SourceConfig>;

@@ -1,0 +1,30 @@
+/** An error with a stable code and whether trying again may succeed. */
+export class PodwatchError extends Error {
+  readonly code: string;
+  readonly retriable: boolean;
+
+  constructor(code: string, message: string, opts: { retriable?: boolean; cause?: unknown } = {}) {
+    super(message, { cause: opts.cause });
+    this.name = 'PodwatchError';
+    this.code = code;
+    this.retriable = opts.retriable ?? false;
+  }
+}
+
+/** A mistake in the user's configuration or command line: reported without a stack trace. */
+export class UserError extends PodwatchError {
+  constructor(message: string, code = 'E_USER') {
+    super(code, message);
+    this.name = 'UserError';
+  }
+}
+
+export function isRetriable(err: unknown): boolean {
+  if (err instanceof PodwatchError) return err.retriable;
+  const e = err as { retriable?: boolean; name?: string } | null;
+  return e?.retriable === true || e?.name === 'KafkaJSNumberOfRetriesExceeded' || e?.name === 'KafkaJSConnectionError';
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,69 @@
+import fs from 'node:fs';
+import { Kafka, logLevel, type Admin, type ITopicConfig, type KafkaConfig as KafkajsConfig, type LogEntry } from 'kafkajs';
+import type { KafkaConfig } from '../../schemas/config.ts';
+import type { Logger } from './logger.ts';
+
+process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
+
+// kafkajs logs recovered, retried trouble at ERROR (e.g. a coordinator still loading);
+// the operator only needs to act when our own code gives up, so it is a warning here.
+const LEVELS: Record<number, 'debug' | 'info' | 'warn'> = {
+  [logLevel.ERROR]: 'warn', [logLevel.WARN]: 'warn', [logLevel.INFO]: 'debug', [logLevel.DEBUG]: 'debug',
+};
+
+function tlsOptions(cfg: KafkaConfig): KafkajsConfig['ssl'] {
+  if (!cfg.tls.enabled) return undefined;
+  const read = (f?: string) => (f ? fs.readFileSync(f, 'utf8') : undefined);
+  const ca = read(cfg.tls.ca_file);
+  return {
+    rejectUnauthorized: cfg.tls.reject_unauthorized,
+    ...(ca ? { ca: [ca] } : {}),
+    ...(cfg.tls.cert_file ? { cert: read(cfg.tls.cert_file) } : {}),
+    ...(cfg.tls.key_file ? { key: read(cfg.tls.key_file) } : {}),
+  };
+}
+
+/** A kafkajs client for the configured brokers, with TLS and SASL, logging through pino. */
+export function createKafka(cfg: KafkaConfig, logger: Logger, clientSuffix = ''): Kafka {
+  const log = logger.child({ component: 'kafka' });
+  return new Kafka({
+    clientId: cfg.client_id + clientSuffix,
+    brokers: [...cfg.brokers],
+    ssl: tlsOptions(cfg),
+    sasl: cfg.sasl ? ({ mechanism: cfg.sasl.mechanism, username: cfg.sasl.username, password: cfg.sasl.password } as KafkajsConfig['sasl']) : undefined,
+    connectionTimeout: 3_000,
+    retry: { initialRetryTime: 300, retries: 8, maxRetryTime: 10_000 },
+    logLevel: logLevel.WARN,
+    logCreator: () => ({ level, log: entry }: { level: number; log: LogEntry['log'] }) => {
+      const { message, timestamp: _t, logger: _l, ...rest } = entry;
+      log[LEVELS[level] ?? 'debug']({ kafkajs: rest }, message);
+    },
+  });
+}
+
+export type TopicName = keyof Omit<KafkaConfig['topics'], 'partitions' | 'replication_factor'>;
+
+/** Topic settings; the detector state changelog is compacted so one record per key survives. */
+export function topicSpecs(cfg: KafkaConfig, names: readonly TopicName[]): ITopicConfig[] {
+  return names.map((n) => ({
+    topic: cfg.topics[n],
+    numPartitions: cfg.topics.partitions,
+    replicationFactor: cfg.topics.replication_factor,
+    configEntries: n === 'state'
+      ? [{ name: 'cleanup.policy', value: 'compact' }, { name: 'min.cleanable.dirty.ratio', value: '0.1' }, { name: 'segment.ms', value: '600000' }]
+      : [],
+  }));
+}
+
+/** Creates the topics a service uses if they do not exist (existing ones are left alone). */
+export async function ensureTopics(kafka: Kafka, cfg: KafkaConfig, names: readonly TopicName[]): Promise<void> {
+  const admin: Admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = topicSpecs(cfg, names).filter((t) => !existing.has(t.topic));
+    if (missing.length) await admin.createTopics({ topics: missing, waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+}
