@@ -67,3 +67,20 @@ export async function ensureTopics(kafka: Kafka, cfg: KafkaConfig, names: readon
     await admin.disconnect();
   }
 }
+
+/** Connects a producer, consumer or admin, retrying with backoff while the brokers are unreachable. */
+export async function connectWithRetry(client: { connect(): Promise<void> }, logger: Logger, what: string, signal?: AbortSignal): Promise<void> {
+  let delay = 500;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await client.connect();
+      if (attempt > 1) logger.info({ what }, 'connected to Kafka');
+      return;
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      if (attempt === 1) logger.warn({ what, err: (err as Error).message }, 'Kafka unreachable; retrying');
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 10_000);
+    }
+  }
+}

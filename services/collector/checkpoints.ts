@@ -1,0 +1,62 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+/** Where reading a file resumes: identity (device, inode, first-bytes fingerprint) and offset. */
+export interface FileCheckpoint {
+  path: string;
+  dev: number;
+  ino: number;
+  offset: number;
+  fp: string;
+  fp_len: number;
+  updated_at: string;
+}
+
+export interface SourceCheckpoint {
+  version: 1;
+  files: Record<string, FileCheckpoint>;
+  /** Truncated generations whose copy (copytruncate) may still appear. */
+  orphans?: Array<{ path: string; fp: string; fp_len: number; offset: number }>;
+  /** journald: the cursor of the last acknowledged entry. */
+  cursor?: string;
+}
+
+/**
+ * One JSON file per source, replaced atomically (write a temporary file, fsync, rename, fsync
+ * the directory), so a crash leaves either the old or the new checkpoint, never a torn one.
+ */
+export class CheckpointStore {
+  private readonly file: string;
+
+  constructor(dir: string, source: string) {
+    fs.mkdirSync(dir, { recursive: true });
+    this.file = path.join(dir, `${source}.json`);
+  }
+
+  load(): SourceCheckpoint {
+    let text: string;
+    try {
+      text = fs.readFileSync(this.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, files: {} };
+      throw err;
+    }
+    const data = JSON.parse(text) as SourceCheckpoint;
+    if (data.version !== 1 || typeof data.files !== 'object') throw new Error(`unknown checkpoint format in ${this.file}`);
+    return data;
+  }
+
+  save(data: SourceCheckpoint): void {
+    const tmp = `${this.file}.tmp`;
+    const fd = fs.openSync(tmp, 'w', 0o600);
+    try {
+      fs.writeSync(fd, JSON.stringify(data));
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, this.file);
+    const dirFd = fs.openSync(path.dirname(this.file), 'r');
+    try { fs.fsyncSync(dirFd); } finally { fs.closeSync(dirFd); }
+  }
+}

@@ -1,0 +1,55 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const BIN = fileURLToPath(new URL('../../bin/podwatch.js', import.meta.url));
+
+export interface Proc {
+  child: ChildProcess;
+  /** Everything the process wrote to stderr and stdout so far. */
+  output(): string;
+  waitForOutput(re: RegExp, timeoutMs?: number): Promise<void>;
+  /** Sends a signal and waits for the exit; resolves with the exit code (or signal name). */
+  stop(signal?: NodeJS.Signals): Promise<number | string>;
+  rssKiB(): number;
+}
+
+/** Runs `podwatch ARGS` as its own process, the way an operator would. */
+export function spawnPodwatch(args: string[], opts: { env?: Record<string, string>; wrapper?: string[] } = {}): Proc {
+  const argv = [...(opts.wrapper ?? []), process.execPath, BIN, ...args];
+  const child = spawn(argv[0]!, argv.slice(1), { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d) => { out += d.toString(); });
+  child.stderr!.on('data', (d) => { out += d.toString(); });
+  const exited = new Promise<number | string>((resolve) => child.on('exit', (code, sig) => resolve(code ?? sig ?? -1)));
+  return {
+    child,
+    output: () => out,
+    async waitForOutput(re, timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!re.test(out)) {
+        if (child.exitCode !== null) throw new Error(`process exited (${child.exitCode}) before ${re}:\n${out.slice(-3000)}`);
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${re}:\n${out.slice(-3000)}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+    rssKiB() {
+      try {
+        const status = fs.readFileSync(`/proc/${child.pid}/status`, 'utf8');
+        return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      } catch { return 0; }
+    },
+  };
+}
+
+export async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
