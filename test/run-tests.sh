@@ -16,10 +16,14 @@ for a in "$@"; do
   esac
 done
 
+faults=()
 if ((${#files[@]} == 0)); then
-  mapfile -t files < <(find schemas services detectors test -name '*.test.ts' -not -path '*/node_modules/*' | sort)
+  mapfile -t files < <(find schemas services detectors test -name '*.test.ts' -not -path '*/node_modules/*' -not -path 'test/faults/*' | sort)
   if ((unit_only)); then
     mapfile -t files < <(printf '%s\n' "${files[@]}" | grep -v '^test/')
+  else
+    # Fault tests stop and start the shared Kafka and Elasticsearch: they run alone, one at a time.
+    mapfile -t faults < <(find test/faults -name '*.test.ts' 2>/dev/null | sort)
   fi
 fi
 
@@ -31,5 +35,23 @@ fi
 cleanup() { if ((started)); then bash deploy/stack/stack.sh down || true; fi; }
 trap cleanup EXIT
 
-node --import tsx --test --test-reporter=spec --test-concurrency="${PODWATCH_TEST_CONCURRENCY:-2}" \
-  --test-timeout="${PODWATCH_TEST_TIMEOUT:-600000}" "${files[@]}"
+summary=$(mktemp)
+run_tests() { # concurrency, files...
+  local c=$1; shift
+  node --import tsx --test --test-reporter=spec --test-concurrency="$c" \
+    --test-timeout="${PODWATCH_TEST_TIMEOUT:-600000}" "$@" | tee -a "$summary"
+  return "${PIPESTATUS[0]}"
+}
+
+rc=0
+run_tests "${PODWATCH_TEST_CONCURRENCY:-2}" "${files[@]}" || rc=$?
+if ((${#faults[@]})); then
+  echo "== fault tests (one at a time) =="
+  run_tests 1 "${faults[@]}" || rc=$?
+fi
+# One closing line for both phases.
+pass=$(sed -n 's/^ℹ pass \([0-9]*\)$/\1/p' "$summary" | awk '{s+=$1} END {print s+0}')
+fail=$(sed -n 's/^ℹ fail \([0-9]*\)$/\1/p' "$summary" | awk '{s+=$1} END {print s+0}')
+rm -f "$summary"
+echo "tests: ${pass:-0} passed, ${fail:-0} failed"
+exit $rc

@@ -364,7 +364,16 @@ export class FileSource {
   private scheduleSave(): void {
     if (this.saveScheduled) return;
     this.saveScheduled = true;
-    setImmediate(() => { this.saveScheduled = false; this.saveCheckpoint(); });
+    setImmediate(() => {
+      this.saveScheduled = false;
+      try {
+        this.saveCheckpoint();
+      } catch (err) {
+        // Reading goes on; a restart would repeat what was sent since the last good checkpoint.
+        this.m.metrics.failed.inc({ component: 'checkpoint', kind: 'write' });
+        this.log.error({ err: errorMessage(err) }, 'cannot write checkpoint; a restart would resend records');
+      }
+    });
   }
 
   saveCheckpoint(): void {

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import readline from 'node:readline';
 import type { CollectorConfig, JournaldSourceConfig } from '../../schemas/config.ts';
 import type { RawRecordInput } from '../../schemas/raw.ts';
+import { errorMessage } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
 import type { Metrics } from '../common/metrics.ts';
 import { CheckpointStore } from './checkpoints.ts';
@@ -122,7 +123,16 @@ export class JournaldSource {
   private scheduleSave(): void {
     if (this.saveScheduled) return;
     this.saveScheduled = true;
-    setImmediate(() => { this.saveScheduled = false; this.saveCheckpoint(); });
+    setImmediate(() => {
+      this.saveScheduled = false;
+      try {
+        this.saveCheckpoint();
+      } catch (err) {
+        // Reading goes on; a restart would repeat what was sent since the last good checkpoint.
+        this.m.metrics.failed.inc({ component: 'checkpoint', kind: 'write' });
+        this.log.error({ err: errorMessage(err) }, 'cannot write checkpoint; a restart would resend records');
+      }
+    });
   }
 
   saveCheckpoint(): void {

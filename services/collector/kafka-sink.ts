@@ -59,6 +59,11 @@ export class KafkaSink implements Sink {
     await this.loop;
   }
 
+  private markFailing(msg: string, err?: unknown): void {
+    if (!this.failing) this.logger.warn({ err: err === undefined ? undefined : errorMessage(err), buffered: this.queue.length }, msg);
+    this.failing = true;
+  }
+
   private async run(): Promise<void> {
     const sent = this.metrics.counter('podwatch_kafka_sink_bytes_total', 'Bytes acknowledged by Kafka');
     const batches = this.metrics.histogram('podwatch_kafka_sink_batch_seconds', 'Time to get a batch acknowledged', [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5]);
@@ -73,6 +78,8 @@ export class KafkaSink implements Sink {
       }
       const batch = this.queue.slice(0, this.opts.maxBatch);
       const end = batches.startTimer();
+      // kafkajs retries connections inside send; say so while it does.
+      const watchdog = setTimeout(() => this.markFailing('Kafka has not acknowledged for 5 s; sources paused, still retrying'), 5_000);
       try {
         await this.producer.send({
           topic: this.topic,
@@ -80,13 +87,14 @@ export class KafkaSink implements Sink {
           messages: batch.map((p) => ({ key: p.key, value: p.value })),
         });
       } catch (err) {
+        clearTimeout(watchdog);
         this.metrics.failed.inc({ component: 'kafka_sink', kind: 'send' });
-        if (!this.failing) this.logger.warn({ err: errorMessage(err), buffered: this.queue.length }, 'Kafka send failed; retrying with backoff and pausing sources');
-        this.failing = true;
+        this.markFailing('Kafka send failed; retrying with backoff and pausing sources', err);
         await new Promise((r) => setTimeout(r, backoff + Math.random() * backoff));
         backoff = Math.min(backoff * 2, 10_000);
         continue;
       }
+      clearTimeout(watchdog);
       end();
       if (this.failing) this.logger.info('Kafka send recovered');
       this.failing = false;

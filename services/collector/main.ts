@@ -13,7 +13,8 @@ export async function main(cfg: Readonly<Config>): Promise<void> {
   const metrics = createMetrics('collector');
   if (cfg.collector.sources.length === 0) logger.warn('no sources configured: nothing to collect');
   const kafka = createKafka(cfg.kafka, logger, '-collector');
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  // Few retries inside kafkajs: the sink retries forever itself and reports the outage meanwhile.
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: { retries: 3, initialRetryTime: 300, maxRetryTime: 3_000 } });
   await connectWithRetry(producer, logger, 'producer');
   await ensureTopics(kafka, cfg.kafka, ['raw']);
   const sink = new KafkaSink(producer, cfg.kafka.topics.raw, {

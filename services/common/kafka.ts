@@ -5,12 +5,9 @@ import type { Logger } from './logger.ts';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
 
-// kafkajs logs recovered, retried trouble at ERROR (e.g. a coordinator still loading);
-// the operator only needs to act when our own code gives up, so it is a warning here.
-const LEVELS: Record<number, 'debug' | 'info' | 'warn'> = {
-  [logLevel.ERROR]: 'warn', [logLevel.WARN]: 'warn', [logLevel.INFO]: 'debug', [logLevel.DEBUG]: 'debug',
-};
-
+// kafkajs logs every refused connection and retried request; our own components log the
+// state changes an operator cares about (send failing, recovered, consumer restarting), so
+// kafkajs's own lines are debug detail.
 function tlsOptions(cfg: KafkaConfig): KafkajsConfig['ssl'] {
   if (!cfg.tls.enabled) return undefined;
   const read = (f?: string) => (f ? fs.readFileSync(f, 'utf8') : undefined);
@@ -32,11 +29,12 @@ export function createKafka(cfg: KafkaConfig, logger: Logger, clientSuffix = '')
     ssl: tlsOptions(cfg),
     sasl: cfg.sasl ? ({ mechanism: cfg.sasl.mechanism, username: cfg.sasl.username, password: cfg.sasl.password } as KafkajsConfig['sasl']) : undefined,
     connectionTimeout: 3_000,
-    retry: { initialRetryTime: 300, retries: 8, maxRetryTime: 10_000 },
+    retry: { initialRetryTime: 300, retries: 6, maxRetryTime: 5_000 },
     logLevel: logLevel.WARN,
+    // the log creator below keeps kafkajs's warnings and errors, at debug
     logCreator: () => ({ level, log: entry }: { level: number; log: LogEntry['log'] }) => {
       const { message, timestamp: _t, logger: _l, ...rest } = entry;
-      log[LEVELS[level] ?? 'debug']({ kafkajs: rest }, message);
+      log.debug({ kafkajs: rest, kafkajsLevel: level }, message);
     },
   });
 }

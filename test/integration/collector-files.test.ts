@@ -178,3 +178,31 @@ test('a 10 MB line, invalid UTF-8, an empty line and a partial last line are han
   proc = undefined;
   await topic.stop();
 });
+
+test('a file without read permission is reported once and picked up when it becomes readable', async () => {
+  const { dir, cfg, file } = setup('perm', { type: 'file', paths: ['LOGDIR/*.log'] });
+  const logDir = path.join(dir, 'logs');
+  fs.mkdirSync(logDir);
+  fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('LOGDIR', logDir));
+  fs.writeFileSync(path.join(logDir, 'open.log'), lines(1, 2));
+  fs.writeFileSync(path.join(logDir, 'secret.log'), lines(3, 4), { mode: 0o600 });
+  // As root every file is readable: run the collector as nobody so the permission check is real.
+  fs.chmodSync(dir, 0o777);
+  fs.mkdirSync(path.join(dir, 'checkpoints'));
+  fs.chmodSync(path.join(dir, 'checkpoints'), 0o777);
+  fs.chmodSync(file, 0o644);
+  fs.chmodSync(logDir, 0o755);
+  await ensureTopics(kafka, cfg.kafka, ['raw']);
+  const topic = await followTopic(kafka, cfg.kafka.topics.raw);
+  proc = spawnPodwatch(['run', 'collector', '--config', file], { wrapper: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] });
+  await topic.waitForCount(2, 30_000).catch((e) => { throw new Error(`${e.message}\n${proc!.output().slice(-2000)}`); });
+  await proc.waitForOutput(/cannot open log file/);
+  await new Promise((r) => setTimeout(r, 600));
+  assert.equal((proc.output().match(/cannot open log file/g) ?? []).length, 1, 'warned once, not at every scan');
+  fs.chmodSync(path.join(logDir, 'secret.log'), 0o644);
+  await topic.waitForCount(4, 30_000);
+  assert.deepEqual(topic.json<RawRecord>().map(seqOf).sort(), [1, 2, 3, 4]);
+  await proc.stop();
+  proc = undefined;
+  await topic.stop();
+});
