@@ -83,7 +83,7 @@ export const CollectorConfig = z.strictObject({
   checkpoint_dir: z.string().default('./data/checkpoints'),
   /** Where to begin in a file or journal never seen before. */
   start_at: z.enum(['beginning', 'end']).default('end'),
-  max_line_bytes: z.number().int().min(256).default(1024 * 1024),
+  max_line_bytes: z.number().int().min(256).max(256 * 1024).default(64 * 1024),
   partial_line_timeout_ms: Duration.default(5_000),
   poll_interval_ms: Duration.default(250),
   glob_interval_ms: Duration.default(2_000),
@@ -94,6 +94,33 @@ export const CollectorConfig = z.strictObject({
   http: HttpConfig.default({ host: '127.0.0.1', port: 9464 }),
 });
 
+const Cidr = z.string().regex(/^[0-9a-fA-F:.]+(\/\d{1,3})?$/, 'expected an IP network such as 10.0.0.0/8');
+
+export const NamedNetwork = z.strictObject({ name: z.string().min(1), cidr: Cidr });
+
+export const IdentityConfig = z.strictObject({
+  /** What of a verified client certificate becomes `user.name` when no table row matches. */
+  from: z.enum(['common_name', 'distinguished_name']).default('common_name'),
+  /** Explicit mapping, first match wins: certificate fingerprint, subject DN or CN → a person or service. */
+  table: z.array(z.strictObject({
+    sha1_fingerprint: z.string().regex(/^[0-9a-fA-F:]{40,59}$/).optional(),
+    subject_dn: z.string().optional(),
+    common_name: z.string().optional(),
+    user: z.string().min(1),
+  }).refine((r) => r.sha1_fingerprint || r.subject_dn || r.common_name, 'a row needs sha1_fingerprint, subject_dn or common_name')).default([]),
+});
+
+export const NormalizerConfig = z.strictObject({
+  /** Keep the raw line in `event.original`. */
+  keep_original: z.boolean().default(true),
+  /** Zone of timestamps written without one (nginx error log, HAProxy): `local`, `UTC` or `+HH:MM`. */
+  local_timezone: z.string().regex(/^(local|UTC|[+-]\d{2}:\d{2})$/, 'local, UTC or +HH:MM').default('local'),
+  identity: IdentityConfig.prefault({}),
+  /** Named networks: `source.network` is the first that contains the source IP. */
+  networks: z.array(NamedNetwork).default([]),
+  http: HttpConfig.default({ host: '127.0.0.1', port: 9465 }),
+});
+
 export const Config = z.strictObject({
   host: z.strictObject({ name: z.string().min(1).optional() }).prefault({}),
   log: z.strictObject({
@@ -102,6 +129,7 @@ export const Config = z.strictObject({
   kafka: KafkaConfig.prefault({}),
   elasticsearch: ElasticsearchConfig.optional(),
   collector: CollectorConfig.prefault({}),
+  normalizer: NormalizerConfig.prefault({}),
 });
 
 export type Config = z.infer<typeof Config>;
@@ -112,3 +140,4 @@ export type CollectorConfig = z.infer<typeof CollectorConfig>;
 export type FileSourceConfig = z.infer<typeof FileSourceConfig>;
 export type JournaldSourceConfig = z.infer<typeof JournaldSourceConfig>;
 export type SourceConfig = z.infer<typeof SourceConfig>;
+export type NormalizerConfig = z.infer<typeof NormalizerConfig>;

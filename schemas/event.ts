@@ -16,7 +16,10 @@ export const EventOutcome = z.enum(['success', 'failure', 'unknown']);
 export const ApiFlavour = z.enum(['libpod', 'compat', 'unknown']);
 
 const TlsClient = z.strictObject({
-  hash: z.strictObject({ sha256: Sha256Hex }).optional(),
+  hash: z.strictObject({
+    sha1: z.string().regex(/^[0-9a-f]{40}$/, 'expected 40 lowercase hex characters').optional(),
+    sha256: Sha256Hex.optional(),
+  }).optional(),
   not_after: Timestamp.optional(),
   x509: z.strictObject({
     subject: z.strictObject({
@@ -44,6 +47,11 @@ export const PodmanFields = z.strictObject({
     user: z.string().optional(),
     privileged: z.boolean().optional(),
     tty: z.boolean().optional(),
+  }).optional(),
+  container: z.strictObject({
+    privileged: z.boolean().optional(),
+    /** Host paths bind-mounted into the container. */
+    host_mounts: z.array(z.string()).optional(),
   }).optional(),
   event: z.strictObject({
     status: z.string(),
@@ -105,8 +113,10 @@ export const EcsEvent = z.strictObject({
   }).optional(),
   host: z.strictObject({ name: z.string() }).optional(),
   observer: z.strictObject({ type: z.string(), product: z.string(), hostname: z.string().optional() }),
+  message: z.string().optional(),
   log: z.strictObject({
     level: z.string().optional(),
+    logger: z.string().optional(),
     file: z.strictObject({ path: z.string() }).optional(),
   }).optional(),
   error: z.strictObject({ message: z.string(), code: z.string().optional() }).optional(),

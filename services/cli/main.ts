@@ -5,7 +5,12 @@ import { UserError } from '../common/errors.ts';
 const USAGE = `usage: podwatch <command> [options]
 
 commands:
-  run <service>        run one service: collector
+  run <service>        run one service: collector, normalizer
+  normalize [FILE|-]   parse raw log lines (or journalctl -o json lines) into events, offline
+      --format NAME      auto (default) or a parser name: nginx-json, nginx-combined, nginx-error,
+                         haproxy, caddy, traefik, podman-api, podman-event, journald
+      --source NAME      source name stamped on the events (default: cli)
+      --dlq FILE         where dead letters go as NDJSON (default: stderr)
   help                 this text
 
 options:
@@ -16,12 +21,15 @@ type Main = (cfg: ReturnType<typeof loadConfig>, argv: string[]) => Promise<void
 
 const SERVICES: Record<string, () => Promise<{ main: Main }>> = {
   collector: () => import('../collector/main.ts'),
+  normalizer: () => import('../normalizer/main.ts'),
 };
 
 async function run(argv: string[]): Promise<void> {
-  const { positionals } = parseArgs({
+  const { positionals, values } = parseArgs({
     args: argv, allowPositionals: true, strict: false,
-    options: { config: { type: 'string', short: 'c' } },
+    options: {
+      config: { type: 'string', short: 'c' }, format: { type: 'string' }, source: { type: 'string' }, dlq: { type: 'string' },
+    },
   });
   const [command, ...rest] = positionals;
   switch (command) {
@@ -32,6 +40,15 @@ async function run(argv: string[]): Promise<void> {
       const cfg = loadConfig(argv);
       const { main } = await load();
       await main(cfg, argv);
+      return;
+    }
+    case 'normalize': {
+      const cfg = loadConfig(argv);
+      const { normalizeCommand } = await import('./normalize.ts');
+      await normalizeCommand(cfg, {
+        format: (values.format as string | undefined) ?? 'auto', source: (values.source as string | undefined) ?? 'cli',
+        dlq: values.dlq as string | undefined, input: rest[0],
+      });
       return;
     }
     case undefined:

@@ -1,0 +1,114 @@
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import { errorMessage } from './errors.ts';
+import type { Logger } from './logger.ts';
+import type { Metrics } from './metrics.ts';
+
+export interface Output { topic: string; key: string | null; value: string }
+
+export interface StageOptions {
+  kafka: Kafka;
+  producer: Producer;
+  groupId: string;
+  topic: string;
+  name: string;
+  logger: Logger;
+  metrics: Metrics;
+  /** Turns one consumed batch of one partition into the records to produce, in order. */
+  handle: (messages: KafkaMessage[], where: { topic: string; partition: number }) => Promise<Output[]> | Output[];
+  /** Called when the group hands this consumer partitions (state restore) and takes them away. */
+  onAssign?: (partitions: number[]) => Promise<void>;
+  onRevoke?: (partitions: number[]) => Promise<void>;
+  fromBeginning?: boolean;
+}
+
+/** Largest request we build; Kafka's default message.max.bytes is 1 MiB per record batch. */
+const MAX_REQUEST_BYTES = 512 * 1024;
+
+/**
+ * Consume → transform → produce, at least once: a batch's offset is committed only after every
+ * record it produced was acknowledged by Kafka (acks=-1), in order. A crash before the commit
+ * replays the batch; stages derive output ids from input ids, so replays are idempotent.
+ */
+export async function runStage(o: StageOptions): Promise<{ consumer: Consumer; stop: () => Promise<void>; lag: () => number }> {
+  const consumer = o.kafka.consumer({
+    groupId: o.groupId,
+    sessionTimeout: 15_000,
+    heartbeatInterval: 1_000,
+    maxBytesPerPartition: 1024 * 1024,
+    retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 300, maxRetryTime: 10_000 },
+  });
+  const log = o.logger.child({ component: `${o.name}_stage` });
+  const lagByPartition = new Map<number, number>();
+  const lagGauge = o.metrics.gauge('podwatch_consumer_lag', 'Messages behind the end of the input topic', ['topic']);
+  const batchTime = o.metrics.histogram('podwatch_stage_batch_seconds', 'Time from receiving a batch to committing it', [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5]);
+
+  consumer.on(consumer.events.CRASH, (e) => log.warn({ err: errorMessage(e.payload.error), restart: e.payload.restart }, 'consumer crashed; kafkajs restarts it'));
+  consumer.on(consumer.events.GROUP_JOIN, (e) => {
+    const parts = e.payload.memberAssignment[o.topic] ?? [];
+    log.info({ partitions: parts }, 'partitions assigned');
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topic: o.topic, fromBeginning: o.fromBeginning ?? true });
+
+  let assigned: number[] = [];
+  if (o.onAssign || o.onRevoke) {
+    consumer.on(consumer.events.GROUP_JOIN, async (e) => {
+      const next = e.payload.memberAssignment[o.topic] ?? [];
+      const gone = assigned.filter((p) => !next.includes(p));
+      const fresh = next.filter((p) => !assigned.includes(p));
+      assigned = next;
+      if (gone.length && o.onRevoke) await o.onRevoke(gone);
+      if (fresh.length && o.onAssign) await o.onAssign(fresh);
+    });
+  }
+
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload) => {
+      if (!isRunning() || isStale() || batch.messages.length === 0) return;
+      const end = batchTime.startTimer();
+      o.metrics.received.inc({ component: o.name }, batch.messages.length);
+      const outputs = await o.handle(batch.messages, { topic: batch.topic, partition: batch.partition });
+      await sendInOrder(o.producer, outputs, heartbeat);
+      o.metrics.sent.inc({ component: o.name }, outputs.length);
+      resolveOffset(batch.lastOffset());
+      const next = (BigInt(batch.lastOffset()) + 1n).toString();
+      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
+      lagByPartition.set(batch.partition, Number(batch.offsetLag()));
+      lagGauge.set({ topic: o.topic }, [...lagByPartition.values()].reduce((a, b) => a + b, 0));
+      end();
+    },
+  });
+  return {
+    consumer,
+    stop: () => consumer.disconnect(),
+    lag: () => [...lagByPartition.values()].reduce((a, b) => a + b, 0),
+  };
+}
+
+/** Produces outputs in order, in requests under the broker's size limit, acks=-1. */
+export async function sendInOrder(producer: Producer, outputs: Output[], heartbeat?: () => Promise<void>): Promise<void> {
+  let chunk: Output[] = [];
+  let bytes = 0;
+  const flush = async () => {
+    if (chunk.length === 0) return;
+    const byTopic = new Map<string, Message[]>();
+    for (const out of chunk) {
+      const list = byTopic.get(out.topic) ?? [];
+      list.push({ key: out.key, value: out.value });
+      byTopic.set(out.topic, list);
+    }
+    await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+    chunk = [];
+    bytes = 0;
+    await heartbeat?.();
+  };
+  for (const out of outputs) {
+    const size = out.value.length + (out.key?.length ?? 0) + 64;
+    if (bytes + size > MAX_REQUEST_BYTES) await flush();
+    chunk.push(out);
+    bytes += size;
+  }
+  await flush();
+}
