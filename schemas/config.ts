@@ -121,6 +121,26 @@ export const NormalizerConfig = z.strictObject({
   http: HttpConfig.default({ host: '127.0.0.1', port: 9465 }),
 });
 
+export const ExceptionCondition = z.strictObject({
+  /** An event field path such as `user.name` or `container.name`. */
+  field: z.string().regex(/^[a-z_@][a-z0-9_.@]*$/, 'a field path such as user.name'),
+  op: z.enum(['eq', 'in', 'glob', 'cidr', 'prefix']),
+  values: z.array(z.string()).min(1),
+});
+
+/** A structured exception: when every condition matches the triggering event, the alert is suppressed (and counted). */
+export const DetectorException = z.strictObject({
+  reason: z.string().min(1, 'say why the exception exists'),
+  match: z.array(ExceptionCondition).min(1),
+});
+
+export const DetectorSettings = z.strictObject({
+  enabled: z.boolean().default(true),
+  /** Detector parameters; validated against the detector's own schema at startup. */
+  params: z.record(z.string(), z.unknown()).default({}),
+  exceptions: z.array(DetectorException).default([]),
+});
+
 export const Config = z.strictObject({
   host: z.strictObject({ name: z.string().min(1).optional() }).prefault({}),
   log: z.strictObject({
@@ -130,6 +150,8 @@ export const Config = z.strictObject({
   elasticsearch: ElasticsearchConfig.optional(),
   collector: CollectorConfig.prefault({}),
   normalizer: NormalizerConfig.prefault({}),
+  /** Per detector id: enabled, params, exceptions. Detectors not listed run on their defaults. */
+  detectors: z.record(z.string(), DetectorSettings).default({}),
 });
 
 export type Config = z.infer<typeof Config>;
@@ -141,3 +163,5 @@ export type FileSourceConfig = z.infer<typeof FileSourceConfig>;
 export type JournaldSourceConfig = z.infer<typeof JournaldSourceConfig>;
 export type SourceConfig = z.infer<typeof SourceConfig>;
 export type NormalizerConfig = z.infer<typeof NormalizerConfig>;
+export type DetectorSettings = z.infer<typeof DetectorSettings>;
+export type DetectorException = z.infer<typeof DetectorException>;

@@ -11,6 +11,8 @@ commands:
                          haproxy, caddy, traefik, podman-api, podman-event, journald
       --source NAME      source name stamped on the events (default: cli)
       --dlq FILE         where dead letters go as NDJSON (default: stderr)
+  detect [FILE|-]      run the detectors over events (NDJSON, e.g. from normalize), print alerts as NDJSON
+      --detector ID      only this detector
   help                 this text
 
 options:
@@ -28,7 +30,7 @@ async function run(argv: string[]): Promise<void> {
   const { positionals, values } = parseArgs({
     args: argv, allowPositionals: true, strict: false,
     options: {
-      config: { type: 'string', short: 'c' }, format: { type: 'string' }, source: { type: 'string' }, dlq: { type: 'string' },
+      config: { type: 'string', short: 'c' }, format: { type: 'string' }, source: { type: 'string' }, dlq: { type: 'string' }, detector: { type: 'string' },
     },
   });
   const [command, ...rest] = positionals;
@@ -49,6 +51,12 @@ async function run(argv: string[]): Promise<void> {
         format: (values.format as string | undefined) ?? 'auto', source: (values.source as string | undefined) ?? 'cli',
         dlq: values.dlq as string | undefined, input: rest[0],
       });
+      return;
+    }
+    case 'detect': {
+      const cfg = loadConfig(argv);
+      const { detectCommand } = await import('./detect.ts');
+      await detectCommand(cfg, { detector: values.detector as string | undefined, input: rest[0] });
       return;
     }
     case undefined:
