@@ -152,6 +152,8 @@ export const Config = z.strictObject({
   normalizer: NormalizerConfig.prefault({}),
   /** Per detector id: enabled, params, exceptions. Detectors not listed run on their defaults. */
   detectors: z.record(z.string(), DetectorSettings).default({}),
+  /** The detector worker itself (the detectors are configured under `detectors`). */
+  detector: z.strictObject({ http: HttpConfig.default({ host: '127.0.0.1', port: 9466 }) }).prefault({}),
 });
 
 export type Config = z.infer<typeof Config>;

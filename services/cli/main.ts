@@ -5,7 +5,7 @@ import { UserError } from '../common/errors.ts';
 const USAGE = `usage: podwatch <command> [options]
 
 commands:
-  run <service>        run one service: collector, normalizer
+  run <service>        run one service: collector, normalizer, detector
   normalize [FILE|-]   parse raw log lines (or journalctl -o json lines) into events, offline
       --format NAME      auto (default) or a parser name: nginx-json, nginx-combined, nginx-error,
                          haproxy, caddy, traefik, podman-api, podman-event, journald
@@ -24,6 +24,7 @@ type Main = (cfg: ReturnType<typeof loadConfig>, argv: string[]) => Promise<void
 const SERVICES: Record<string, () => Promise<{ main: Main }>> = {
   collector: () => import('../collector/main.ts'),
   normalizer: () => import('../normalizer/main.ts'),
+  detector: () => import('../detector/main.ts'),
 };
 
 async function run(argv: string[]): Promise<void> {

@@ -3,7 +3,8 @@ import { errorMessage } from './errors.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 
-export interface Output { topic: string; key: string | null; value: string }
+/** A record to produce; `value: null` is a tombstone, `partition` pins it (state changelogs). */
+export interface Output { topic: string; key: string | null; value: string | null; partition?: number }
 
 export interface StageOptions {
   kafka: Kafka;
@@ -96,7 +97,7 @@ export async function sendInOrder(producer: Producer, outputs: Output[], heartbe
     const byTopic = new Map<string, Message[]>();
     for (const out of chunk) {
       const list = byTopic.get(out.topic) ?? [];
-      list.push({ key: out.key, value: out.value });
+      list.push({ key: out.key, value: out.value, ...(out.partition === undefined ? {} : { partition: out.partition }) });
       byTopic.set(out.topic, list);
     }
     await producer.sendBatch({ acks: -1, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
@@ -105,7 +106,7 @@ export async function sendInOrder(producer: Producer, outputs: Output[], heartbe
     await heartbeat?.();
   };
   for (const out of outputs) {
-    const size = out.value.length + (out.key?.length ?? 0) + 64;
+    const size = (out.value?.length ?? 0) + (out.key?.length ?? 0) + 64;
     if (bytes + size > MAX_REQUEST_BYTES) await flush();
     chunk.push(out);
     bytes += size;

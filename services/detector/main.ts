@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import type { Config } from '../../schemas/config.ts';
+import { EcsEvent } from '../../schemas/event.ts';
+import { startOpsServer } from '../common/http.ts';
+import { runStage, type Output } from '../common/kafka-stage.ts';
+import { connectWithRetry, createKafka, ensureTopics } from '../common/kafka.ts';
+import { createLogger } from '../common/logger.ts';
+import { createMetrics } from '../common/metrics.ts';
+import { onShutdown } from '../common/shutdown.ts';
+import { DetectionEngine, enabledDetectors } from './engine.ts';
+import { ChangelogState } from './state-store.ts';
+
+/** A detector worker: `podwatch.events` → `podwatch.alerts`, state in the changelog topic. Run several. */
+export async function main(cfg: Readonly<Config>): Promise<void> {
+  const logger = createLogger('detector', cfg.log.level);
+  const metrics = createMetrics('detector');
+  const enabled = enabledDetectors(cfg);
+  const t = cfg.kafka.topics;
+  const kafka = createKafka(cfg.kafka, logger, '-detector');
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await connectWithRetry(producer, logger, 'producer');
+  await ensureTopics(kafka, cfg.kafka, ['events', 'alerts', 'state', 'dlq']);
+  const alertsTotal = metrics.counter('podwatch_detector_alerts_total', 'Alerts produced', ['detector']);
+  const suppressedTotal = metrics.counter('podwatch_detector_suppressed_total', 'Alerts suppressed by an exception', ['detector']);
+  const engine = new DetectionEngine(enabled, {
+    alert: (d) => alertsTotal.inc({ detector: d }),
+    suppressed: (d) => suppressedTotal.inc({ detector: d }),
+  });
+  const store = new ChangelogState(kafka, t.state, logger.child({ component: 'state' }));
+  let ready: Promise<void> = Promise.resolve();
+  let batches = 0;
+
+  const stage = await runStage({
+    kafka, producer, logger, metrics, name: 'detector', groupId: 'podwatch-detector', topic: t.events,
+    onAssign: async (partitions) => {
+      ready = store.restore(partitions).then((entries) => { for (const [k, v] of entries) engine.states.set(k, v); });
+      await ready;
+    },
+    onRevoke: async (partitions) => { store.drop(partitions, engine.states); },
+    handle: async (messages, where) => {
+      await ready;
+      const out: Output[] = [];
+      for (const m of messages) {
+        const text = m.value?.toString() ?? '';
+        let parsed: unknown;
+        try { parsed = JSON.parse(text); } catch { parsed = undefined; }
+        const r = EcsEvent.safeParse(parsed);
+        if (!r.success) {
+          out.push({ topic: t.dlq, key: m.key?.toString() ?? null, value: JSON.stringify({
+            '@timestamp': new Date().toISOString(), stage: 'detector', reason: 'not a valid event', issues: parsed === undefined ? ['not JSON'] : z.prettifyError(r.error).split('\n'),
+            original: text, original_encoding: 'utf8', topic: where.topic, partition: where.partition, offset: m.offset,
+          }) });
+          continue;
+        }
+        for (const a of engine.process(r.data)) out.push({ topic: t.alerts, key: a.alert.entity.value, value: JSON.stringify(a) });
+      }
+      if (++batches % 50 === 0) engine.expire();
+      for (const sk of engine.dirty) {
+        if (!store.partitionOf.has(sk)) store.partitionOf.set(sk, where.partition);
+        const entry = engine.states.get(sk);
+        out.push({ topic: t.state, key: sk, value: entry ? JSON.stringify(entry) : null, partition: store.partitionOf.get(sk)! });
+        if (!entry) store.partitionOf.delete(sk);
+      }
+      engine.dirty.clear();
+      return out;
+    },
+  });
+  const ops = await startOpsServer(metrics, () => ({ ok: true, detail: { lag: stage.lag(), keys: engine.states.size } }), {
+    host: cfg.detector.http.host, port: cfg.detector.http.port ?? 9466,
+  });
+  logger.info({ detectors: enabled.map((e) => e.detector.meta.id), input: t.events, alerts: t.alerts, metricsPort: ops.port }, 'detector started');
+  onShutdown(logger, async () => {
+    await stage.stop();
+    await producer.disconnect();
+    await ops.close();
+  });
+}
