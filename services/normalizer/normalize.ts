@@ -116,7 +116,8 @@ export function normalizeRecord(raw: RawRecord, ctx: NormalizeContext, rawText =
     return dead(why, rawText, parser.name);
   }
 
-  const f = structuredClone(p.fields) as Record<string, any>;
+  // Parsers build fresh objects per record, so the fields can be completed in place.
+  const f = p.fields as Record<string, any>;
   let operation: string | undefined;
   if (p.request) {
     const api = lookupOperation(p.request.method, f.url?.path ?? p.request.uri, f.url?.query ?? '');
