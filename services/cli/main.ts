@@ -5,6 +5,7 @@ import { UserError } from '../common/errors.ts';
 const USAGE = `usage: podwatch <command> [options]
 
 commands:
+  run --standalone     the whole pipeline in one process (collect, normalize, detect, print alerts)
   run <service>        run one service: collector, normalizer, detector
   normalize [FILE|-]   parse raw log lines (or journalctl -o json lines) into events, offline
       --format NAME      auto (default) or a parser name: nginx-json, nginx-combined, nginx-error,
@@ -25,19 +26,20 @@ const SERVICES: Record<string, () => Promise<{ main: Main }>> = {
   collector: () => import('../collector/main.ts'),
   normalizer: () => import('../normalizer/main.ts'),
   detector: () => import('../detector/main.ts'),
+  standalone: () => import('../standalone/main.ts'),
 };
 
 async function run(argv: string[]): Promise<void> {
   const { positionals, values } = parseArgs({
     args: argv, allowPositionals: true, strict: false,
     options: {
-      config: { type: 'string', short: 'c' }, format: { type: 'string' }, source: { type: 'string' }, dlq: { type: 'string' }, detector: { type: 'string' },
+      config: { type: 'string', short: 'c' }, standalone: { type: 'boolean' }, format: { type: 'string' }, source: { type: 'string' }, dlq: { type: 'string' }, detector: { type: 'string' },
     },
   });
   const [command, ...rest] = positionals;
   switch (command) {
     case 'run': {
-      const name = rest[0];
+      const name = values.standalone ? 'standalone' : rest[0];
       const load = name ? SERVICES[name] : undefined;
       if (!load) throw new UserError(`run needs a service: ${Object.keys(SERVICES).join(', ')}`);
       const cfg = loadConfig(argv);

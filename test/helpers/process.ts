@@ -15,9 +15,9 @@ export interface Proc {
 }
 
 /** Runs `podwatch ARGS` as its own process, the way an operator would. */
-export function spawnPodwatch(args: string[], opts: { env?: Record<string, string>; wrapper?: string[] } = {}): Proc {
+export function spawnPodwatch(args: string[], opts: { env?: Record<string, string>; wrapper?: string[]; cwd?: string } = {}): Proc {
   const argv = [...(opts.wrapper ?? []), process.execPath, BIN, ...args];
-  const child = spawn(argv[0]!, argv.slice(1), { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(argv[0]!, argv.slice(1), { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'], cwd: opts.cwd });
   let out = '';
   child.stdout!.on('data', (d) => { out += d.toString(); });
   child.stderr!.on('data', (d) => { out += d.toString(); });
