@@ -60,3 +60,19 @@ export class CheckpointStore {
     try { fs.fsyncSync(dirFd); } finally { fs.closeSync(dirFd); }
   }
 }
+
+/**
+ * Coalesces checkpoint writes: however many acknowledgements arrive in one burst, `save` runs
+ * once, on the next turn of the event loop. A failed write is reported, and reading goes on.
+ */
+export function coalescedSave(save: () => void, onError: (err: unknown) => void): () => void {
+  let scheduled = false;
+  return () => {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(() => {
+      scheduled = false;
+      try { save(); } catch (err) { onError(err); }
+    });
+  };
+}

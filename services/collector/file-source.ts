@@ -5,7 +5,7 @@ import type { RawRecordInput } from '../../schemas/raw.ts';
 import { errorMessage } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
 import type { Metrics } from '../common/metrics.ts';
-import { CheckpointStore, type FileCheckpoint, type SourceCheckpoint } from './checkpoints.ts';
+import { CheckpointStore, coalescedSave, type FileCheckpoint, type SourceCheckpoint } from './checkpoints.ts';
 import type { Sink } from '../common/sink.ts';
 import { LineSplitter, type Line } from './line-splitter.ts';
 import { expandPattern } from './path-pattern.ts';
@@ -62,7 +62,11 @@ export class FileSource {
   private readonly warnedPaths = new Set<string>();
   private lastScan = 0;
   private initialScanDone = false;
-  private saveScheduled = false;
+  private readonly scheduleSave = coalescedSave(() => this.saveCheckpoint(), (err) => {
+    // Reading goes on; a restart would repeat what was sent since the last good checkpoint.
+    this.m.metrics.failed.inc({ component: 'checkpoint', kind: 'write' });
+    this.log.error({ err: errorMessage(err) }, 'cannot write checkpoint; a restart would resend records');
+  });
   private lastSave = Date.now();
   private timer?: NodeJS.Timeout;
   private ticking?: Promise<void>;
@@ -358,21 +362,6 @@ export class FileSource {
     this.sink.push(`${this.host}/${this.src.name}/${r.path}`, JSON.stringify(record), () => {
       if (end > pos.acked) pos.acked = end;
       this.scheduleSave();
-    });
-  }
-
-  private scheduleSave(): void {
-    if (this.saveScheduled) return;
-    this.saveScheduled = true;
-    setImmediate(() => {
-      this.saveScheduled = false;
-      try {
-        this.saveCheckpoint();
-      } catch (err) {
-        // Reading goes on; a restart would repeat what was sent since the last good checkpoint.
-        this.m.metrics.failed.inc({ component: 'checkpoint', kind: 'write' });
-        this.log.error({ err: errorMessage(err) }, 'cannot write checkpoint; a restart would resend records');
-      }
     });
   }
 

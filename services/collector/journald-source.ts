@@ -6,7 +6,7 @@ import type { RawRecordInput } from '../../schemas/raw.ts';
 import { errorMessage } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
 import type { Metrics } from '../common/metrics.ts';
-import { CheckpointStore } from './checkpoints.ts';
+import { CheckpointStore, coalescedSave } from './checkpoints.ts';
 import type { Sink } from '../common/sink.ts';
 
 /**
@@ -23,7 +23,11 @@ export class JournaldSource {
   private backoff: number;
   private restartTimer?: NodeJS.Timeout;
   private readonly log: Logger;
-  private saveScheduled = false;
+  private readonly scheduleSave = coalescedSave(() => this.saveCheckpoint(), (err) => {
+    // Reading goes on; a restart would repeat what was sent since the last good checkpoint.
+    this.m.metrics.failed.inc({ component: 'checkpoint', kind: 'write' });
+    this.log.error({ err: errorMessage(err) }, 'cannot write checkpoint; a restart would resend records');
+  });
   private exited?: Promise<void>;
   private readonly m;
 
@@ -117,21 +121,6 @@ export class JournaldSource {
     if (cursor) this.pushedCursor = cursor;
     this.sink.push(`${this.host}/${this.src.name}`, JSON.stringify(record), () => {
       if (cursor) { this.ackedCursor = cursor; this.scheduleSave(); }
-    });
-  }
-
-  private scheduleSave(): void {
-    if (this.saveScheduled) return;
-    this.saveScheduled = true;
-    setImmediate(() => {
-      this.saveScheduled = false;
-      try {
-        this.saveCheckpoint();
-      } catch (err) {
-        // Reading goes on; a restart would repeat what was sent since the last good checkpoint.
-        this.m.metrics.failed.inc({ component: 'checkpoint', kind: 'write' });
-        this.log.error({ err: errorMessage(err) }, 'cannot write checkpoint; a restart would resend records');
-      }
     });
   }
 

@@ -17,8 +17,11 @@ let kafka: Kafka;
 before(() => { kafka = createKafka(stackConfig().kafka, logger); });
 
 /** A config file for a collector tailing `patterns`, with its own topics and checkpoints. */
-function setup(name: string, source: Record<string, unknown>, collector: Record<string, unknown> = {}) {
+function setup(name: string, source: { type: 'file'; paths: string[] }, collector: Record<string, unknown> = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `podwatch-${name}-`));
+  const logDir = path.join(dir, 'logs');
+  fs.mkdirSync(logDir);
+  source = { ...source, paths: source.paths.map((p) => p.replace('LOGDIR', logDir)) };
   const cfg = stackConfig();
   const file = path.join(dir, 'podwatch.yaml');
   fs.writeFileSync(file, stringify({
@@ -29,7 +32,7 @@ function setup(name: string, source: Record<string, unknown>, collector: Record<
       partial_line_timeout_ms: 1000, http: { port: 0 }, sources: [{ name, ...source }], ...collector,
     },
   }));
-  return { dir, cfg, file };
+  return { dir, logDir, cfg, file };
 }
 
 function lines(from: number, to: number, tag = 'L'): string {
@@ -66,10 +69,7 @@ let proc: Proc | undefined;
 after(async () => { await proc?.stop('SIGKILL'); });
 
 test('lines appended through rename-and-create, copytruncate and truncation arrive exactly once, in order', async () => {
-  const { dir, cfg, file } = setup('rotate', { type: 'file', paths: ['LOGDIR/access.log*'] });
-  const logDir = path.join(dir, 'logs');
-  fs.mkdirSync(logDir);
-  fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('LOGDIR', logDir));
+  const { dir, logDir, cfg, file } = setup('rotate', { type: 'file', paths: ['LOGDIR/access.log*'] });
   await ensureTopics(kafka, cfg.kafka, ['raw']);
   const topic = await followTopic(kafka, cfg.kafka.topics.raw);
   const live = path.join(logDir, 'access.log');
@@ -114,10 +114,7 @@ test('lines appended through rename-and-create, copytruncate and truncation arri
 });
 
 test('kill -9 mid-stream: after a restart no line is missing, duplicates are at most one batch', async () => {
-  const { dir, cfg, file } = setup('kill9', { type: 'file', paths: ['LOGDIR/app.log'] }, { batch_max_records: 200 });
-  const logDir = path.join(dir, 'logs');
-  fs.mkdirSync(logDir);
-  fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('LOGDIR', logDir));
+  const { dir, logDir, cfg, file } = setup('kill9', { type: 'file', paths: ['LOGDIR/app.log'] }, { batch_max_records: 200 });
   await ensureTopics(kafka, cfg.kafka, ['raw']);
   const topic = await followTopic(kafka, cfg.kafka.topics.raw);
   const log = path.join(logDir, 'app.log');
@@ -146,10 +143,7 @@ test('kill -9 mid-stream: after a restart no line is missing, duplicates are at 
 });
 
 test('a 10 MB line, invalid UTF-8, an empty line and a partial last line are handled, nothing crashes', async () => {
-  const { dir, cfg, file } = setup('edge', { type: 'file', paths: ['LOGDIR/edge.log'] }, { max_line_bytes: 4096 });
-  const logDir = path.join(dir, 'logs');
-  fs.mkdirSync(logDir);
-  fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('LOGDIR', logDir));
+  const { dir, logDir, cfg, file } = setup('edge', { type: 'file', paths: ['LOGDIR/edge.log'] }, { max_line_bytes: 4096 });
   await ensureTopics(kafka, cfg.kafka, ['raw']);
   const topic = await followTopic(kafka, cfg.kafka.topics.raw);
   const log = path.join(logDir, 'edge.log');
@@ -180,10 +174,7 @@ test('a 10 MB line, invalid UTF-8, an empty line and a partial last line are han
 });
 
 test('a file without read permission is reported once and picked up when it becomes readable', async () => {
-  const { dir, cfg, file } = setup('perm', { type: 'file', paths: ['LOGDIR/*.log'] });
-  const logDir = path.join(dir, 'logs');
-  fs.mkdirSync(logDir);
-  fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('LOGDIR', logDir));
+  const { dir, logDir, cfg, file } = setup('perm', { type: 'file', paths: ['LOGDIR/*.log'] });
   fs.writeFileSync(path.join(logDir, 'open.log'), lines(1, 2));
   fs.writeFileSync(path.join(logDir, 'secret.log'), lines(3, 4), { mode: 0o600 });
   // As root every file is readable: run the collector as nobody so the permission check is real.
