@@ -1,5 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { errorMessage } from '../common/errors.ts';
+import type { Logger } from '../common/logger.ts';
+import type { Metrics } from '../common/metrics.ts';
 
 /** Where reading a file resumes: identity (device, inode, first-bytes fingerprint) and offset. */
 export interface FileCheckpoint {
@@ -65,7 +68,12 @@ export class CheckpointStore {
  * Coalesces checkpoint writes: however many acknowledgements arrive in one burst, `save` runs
  * once, on the next turn of the event loop. A failed write is reported, and reading goes on.
  */
-export function coalescedSave(save: () => void, onError: (err: unknown) => void): () => void {
+export function coalescedSave(save: () => void, metrics: Metrics, log: Logger): () => void {
+  const onError = (err: unknown) => {
+    // Reading goes on; a restart would repeat what was sent since the last good checkpoint.
+    metrics.failed.inc({ component: 'checkpoint', kind: 'write' });
+    log.error({ err: errorMessage(err) }, 'cannot write checkpoint; a restart would resend records');
+  };
   let scheduled = false;
   return () => {
     if (scheduled) return;

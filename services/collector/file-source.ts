@@ -62,11 +62,7 @@ export class FileSource {
   private readonly warnedPaths = new Set<string>();
   private lastScan = 0;
   private initialScanDone = false;
-  private readonly scheduleSave = coalescedSave(() => this.saveCheckpoint(), (err) => {
-    // Reading goes on; a restart would repeat what was sent since the last good checkpoint.
-    this.m.metrics.failed.inc({ component: 'checkpoint', kind: 'write' });
-    this.log.error({ err: errorMessage(err) }, 'cannot write checkpoint; a restart would resend records');
-  });
+  private scheduleSave!: () => void;
   private lastSave = Date.now();
   private timer?: NodeJS.Timeout;
   private ticking?: Promise<void>;
@@ -84,6 +80,7 @@ export class FileSource {
   ) {
     this.log = logger.child({ component: 'file_source', source: src.name });
     this.store = new CheckpointStore(cfg.checkpoint_dir, src.name);
+    this.scheduleSave = coalescedSave(() => this.saveCheckpoint(), metrics, this.log);
     this.checkpoint = this.store.load();
     this.orphans = (this.checkpoint.orphans ?? []).map((o) => ({
       path: o.path, pos: { acked: o.offset, fp: o.fp, fpLen: o.fp_len }, readOffset: o.offset, at: Date.now(),

@@ -3,7 +3,6 @@ import { createHash } from 'node:crypto';
 import readline from 'node:readline';
 import type { CollectorConfig, JournaldSourceConfig } from '../../schemas/config.ts';
 import type { RawRecordInput } from '../../schemas/raw.ts';
-import { errorMessage } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
 import type { Metrics } from '../common/metrics.ts';
 import { CheckpointStore, coalescedSave } from './checkpoints.ts';
@@ -23,11 +22,7 @@ export class JournaldSource {
   private backoff: number;
   private restartTimer?: NodeJS.Timeout;
   private readonly log: Logger;
-  private readonly scheduleSave = coalescedSave(() => this.saveCheckpoint(), (err) => {
-    // Reading goes on; a restart would repeat what was sent since the last good checkpoint.
-    this.m.metrics.failed.inc({ component: 'checkpoint', kind: 'write' });
-    this.log.error({ err: errorMessage(err) }, 'cannot write checkpoint; a restart would resend records');
-  });
+  private scheduleSave!: () => void;
   private exited?: Promise<void>;
   private readonly m;
 
@@ -41,6 +36,7 @@ export class JournaldSource {
   ) {
     this.log = logger.child({ component: 'journald_source', source: src.name });
     this.store = new CheckpointStore(cfg.checkpoint_dir, src.name);
+    this.scheduleSave = coalescedSave(() => this.saveCheckpoint(), metrics, this.log);
     this.ackedCursor = this.store.load().cursor;
     this.pushedCursor = this.ackedCursor;
     this.backoff = cfg.journal_restart_backoff_ms;
