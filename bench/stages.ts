@@ -37,7 +37,7 @@ const norm = measure('normalizer', () => {
   return out;
 });
 const events = norm.result;
-const det = measure('detectors (all 7)', () => {
+const det = measure('detectors (all)', () => {
   const engine = new DetectionEngine(enabledDetectors(cfg));
   let alerts = 0;
   for (const e of events) alerts += engine.process(e).length;

@@ -1,3 +1,4 @@
+import { activitySpike } from './activity-spike.ts';
 import { authFailureBurst } from './auth-failure-burst.ts';
 import { authzPolicyViolation } from './authz-policy-violation.ts';
 import { containerExec } from './container-exec.ts';
@@ -9,5 +10,5 @@ import { unexpectedSourceIp } from './unexpected-source-ip.ts';
 
 /** Every detector; the worker runs the enabled ones over each event. */
 export const DETECTORS: readonly Detector[] = [
-  authFailureBurst, tlsHandshakeFailures, containerExec, unexpectedSourceIp, plaintextOrWeakTls, authzPolicyViolation, sensitiveOperation,
+  authFailureBurst, tlsHandshakeFailures, containerExec, unexpectedSourceIp, plaintextOrWeakTls, authzPolicyViolation, sensitiveOperation, activitySpike,
 ];
