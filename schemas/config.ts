@@ -118,6 +118,8 @@ export const NormalizerConfig = z.strictObject({
   identity: IdentityConfig.prefault({}),
   /** Named networks: `source.network` is the first that contains the source IP. */
   networks: z.array(NamedNetwork).default([]),
+  /** GeoIP/ASN enrichment from MaxMind-format databases (GeoLite2/GeoIP2 City or Country, ASN); off unless set. */
+  geoip: z.strictObject({ city_db: z.string().optional(), asn_db: z.string().optional() }).optional(),
   http: HttpConfig.default({ host: '127.0.0.1', port: 9465 }),
 });
 

@@ -10,13 +10,14 @@ import { normalizeContext } from './normalize.ts';
 
 /** The normalizer service: `podwatch.raw` → `podwatch.events` (keyed by identity) or `podwatch.dlq`. */
 export async function main(cfg: Readonly<Config>): Promise<void> {
+  // Opens the GeoIP databases too: a bad path fails here, before any connection.
+  const ctx = normalizeContext(cfg.normalizer);
   const logger = createLogger('normalizer', cfg.log.level);
   const metrics = createMetrics('normalizer');
   const kafka = createKafka(cfg.kafka, logger, '-normalizer');
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await connectWithRetry(producer, logger, 'producer');
   await ensureTopics(kafka, cfg.kafka, ['raw', 'events', 'dlq']);
-  const ctx = normalizeContext(cfg.normalizer);
   const t = cfg.kafka.topics;
   const stage = await runStage({
     kafka, producer, logger, metrics, name: 'normalizer', groupId: 'podwatch-normalizer', topic: t.raw,

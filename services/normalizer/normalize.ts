@@ -5,6 +5,7 @@ import { EcsEvent, type EcsEventInput } from '../../schemas/event.ts';
 import { RawRecord } from '../../schemas/raw.ts';
 import { inCidr, parseCidr, type Cidr } from '../../detectors/lib/cidr.ts';
 import { lookupOperation } from './catalogue.ts';
+import { geoLookup, type GeoLookup } from './geoip.ts';
 import { identityOf } from './identity.ts';
 import { pickParser } from './parsers/index.ts';
 import { journalMessage } from './parsers/podman-api.ts';
@@ -18,6 +19,7 @@ export interface NormalizeContext {
   cfg: NormalizerConfig;
   networks: Array<{ name: string; net: Cidr }>;
   localOffsetMinutes: number;
+  geo?: GeoLookup;
   /** The clock for `event.ingested` (tests pin it). */
   now: () => Date;
 }
@@ -27,7 +29,7 @@ export function normalizeContext(cfg: NormalizerConfig, now: () => Date = () => 
   const localOffsetMinutes = tz === 'UTC' ? 0
     : tz === 'local' ? -new Date().getTimezoneOffset()
       : (tz.startsWith('-') ? -1 : 1) * (Number(tz.slice(1, 3)) * 60 + Number(tz.slice(4, 6)));
-  return { cfg, networks: cfg.networks.map((n) => ({ name: n.name, net: parseCidr(n.cidr) })), localOffsetMinutes, now };
+  return { cfg, networks: cfg.networks.map((n) => ({ name: n.name, net: parseCidr(n.cidr) })), localOffsetMinutes, now, geo: geoLookup(cfg.geoip) };
 }
 
 const AUTH_STATUS = new Set([401, 403, 495, 496]);
@@ -145,6 +147,7 @@ export function normalizeRecord(raw: RawRecord, ctx: NormalizeContext, rawText =
   if (ip) {
     const net = ctx.networks.find((n) => inCidr(ip, n.net));
     if (net) f.source.network = net.name;
+    if (ctx.geo) Object.assign(f.source, ctx.geo(ip));
   }
   const status: number | undefined = f.http?.response?.status_code;
   const labels: Record<string, string> = { ...f.labels };
