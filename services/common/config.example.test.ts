@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { enabledDetectors } from '../detector/engine.ts';
 import { loadConfig } from './config.ts';
 
 test('the committed example configuration is valid', () => {
@@ -8,4 +9,7 @@ test('the committed example configuration is valid', () => {
   const cfg = loadConfig(['--config', file], {});
   assert.equal(cfg.collector.sources.length, 3);
   assert.equal(cfg.elasticsearch?.namespace, 'default');
+  assert.equal(cfg.normalizer.identity.table[0]?.user, 'ci-bot');
+  assert.equal(cfg.detectors['container-exec']?.exceptions[0]?.match.length, 2);
+  assert.ok(enabledDetectors(cfg).length >= 8, 'the detector parameters in the example are valid');
 });
