@@ -111,6 +111,12 @@ export const IdentityConfig = z.strictObject({
 });
 
 export const NormalizerConfig = z.strictObject({
+  /**
+   * How events are keyed (and so partitioned): by `identity` (user, else source IP; per-identity
+   * detectors scale across workers) or by `host` (all of a host's events on one worker, which
+   * proxy-bypass needs in distributed mode).
+   */
+  partition_key: z.enum(['identity', 'host']).default('identity'),
   /** Keep the raw line in `event.original`. */
   keep_original: z.boolean().default(true),
   /** Zone of timestamps written without one (nginx error log, HAProxy): `local`, `UTC` or `+HH:MM`. */

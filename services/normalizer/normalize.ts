@@ -178,7 +178,8 @@ export function normalizeRecord(raw: RawRecord, ctx: NormalizeContext, rawText =
   const result = EcsEvent.safeParse(stripUndefined(candidate));
   if (!result.success) return dead('event failed schema validation', rawText, parser.name, z.prettifyError(result.error).split('\n'));
   const e = result.data;
-  return { ok: true, event: e, key: e.user?.name ?? e.source?.ip ?? e.container?.name ?? `${raw.host}/${raw.source.name}` };
+  const key = ctx.cfg.partition_key === 'host' ? raw.host : e.user?.name ?? e.source?.ip ?? e.container?.name ?? `${raw.host}/${raw.source.name}`;
+  return { ok: true, event: e, key };
 }
 
 /** Drops undefined members and objects left empty, so optional ECS objects are absent, not `{}`. */

@@ -34,16 +34,21 @@ test('state survives kill -9 and a partition moving to another worker; replays a
   const burst = Array.from({ length: 5 }, (_, i) => variant(failure, i * 5, `burst-${i}`, (x) => { x.source.ip = '203.0.113.9'; }));
   const exec = fixture('container-exec', 'positive')[0]!;
 
-  const w1 = await start();
-  await send([...burst.slice(0, 3), variant(exec, 1, 'exec-1')]);
+  // Two workers share the partitions; the one that owns the burst's partition dies mid-burst.
+  const assigned = (p: Proc) => { const all = [...p.output().matchAll(/"partitions":\[([\d,]*)\][^\n]*partitions assigned/g)]; return all.length ? all[all.length - 1]![1]!.split(',').filter(Boolean).map(Number) : []; };
+  const workers = [await start(), await start()];
+  await waitUntil(() => new Set(workers.flatMap(assigned)).size === 3 && workers.every((w) => assigned(w).length > 0), 60_000, 'both workers assigned');
+  const [meta] = await send(burst.slice(0, 1));
+  await send([...burst.slice(1, 3), variant(exec, 1, 'exec-1')]);
   await waitUntil(() => state.messages.some((m) => m.key === 'auth-failure-burst|ip:203.0.113.9' && JSON.parse(m.value).state.t.length === 3), 30_000, 'three failures in the changelog');
   await waitUntil(() => alerts.messages.length >= 1, 30_000, 'the first exec alert');
-  await w1.stop('SIGKILL');
+  const owner = workers.find((w) => assigned(w).includes(meta!.partition))!;
+  const survivor = workers.find((w) => w !== owner)!;
+  await owner.stop('SIGKILL');
 
-  // Two workers now; the burst straddles the restart.
-  await start();
-  await start();
   await send([...burst.slice(3), variant(exec, 40, 'exec-2')]);
+  await waitUntil(() => assigned(survivor).length === 3, 60_000, 'the survivor taking over every partition');
+  await waitUntil(() => /"keys":[1-9]\d*,[^\n]*detector state restored/.test(survivor.output()), 30_000, 'the survivor restoring the dead worker\'s state');
   await waitUntil(() => alerts.json<Alert>().filter((a) => a.rule.id === 'auth-failure-burst').length >= 1 && alerts.json<Alert>().filter((a) => a.rule.id === 'container-exec').length >= 2, 60_000, 'the burst and the second exec');
   await new Promise((r) => setTimeout(r, 1500));
   const got = alerts.json<Alert>();
