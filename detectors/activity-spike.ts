@@ -13,7 +13,8 @@ const params = z.strictObject({
   alpha: z.number().gt(0).lt(1).default(0.05),
 });
 type P = z.infer<typeof params>;
-interface S { bucket: number; count: number; baseline: number; buckets: number; alerted: number; ids: string[]; evidence: unknown[] }
+/** `seen` holds the current bucket's event ids (up to 5,000) so a replay is not counted twice. */
+interface S { bucket: number; count: number; baseline: number; buckets: number; alerted: number; seen: Record<string, 1>; evidence: unknown[] }
 
 /** An identity's request rate far above its own baseline (an exponentially weighted average of its past buckets). */
 export const activitySpike: Detector<P, S> = {
@@ -32,19 +33,18 @@ export const activitySpike: Detector<P, S> = {
   keys: (e) => (e.user?.name && e.observer.type === 'proxy' && e.event.category.includes('api') ? [e.user.name] : []),
   detect(e, state, p, key) {
     const bucket = Math.floor(ms(e) / p.bucket_ms);
-    let s: S = state ? { ...state, ids: [...state.ids], evidence: [...state.evidence] } : { bucket, count: 0, baseline: 0, buckets: 0, alerted: -1, ids: [], evidence: [] };
+    let s: S = state ?? { bucket, count: 0, baseline: 0, buckets: 0, alerted: -1, seen: {}, evidence: [] };
     if (bucket > s.bucket) {
       // Close the finished bucket, and the empty ones since, into the baseline.
       let base = s.buckets === 0 ? s.count : s.baseline * (1 - p.alpha) + s.count * p.alpha;
       for (let gap = s.bucket + 1; gap < bucket && gap < s.bucket + 1000; gap++) base *= 1 - p.alpha;
-      s = { bucket, count: 0, baseline: base, buckets: s.buckets + (bucket - s.bucket), alerted: s.alerted, ids: [], evidence: [] };
+      s = { bucket, count: 0, baseline: base, buckets: s.buckets + (bucket - s.bucket), alerted: s.alerted, seen: {}, evidence: [] };
     } else if (bucket < s.bucket) {
       return { findings: [], state: s }; // late event from a closed bucket
     }
-    if (s.ids.includes(e.event.id)) return { findings: [], state: s };
+    if (s.seen[e.event.id]) return { findings: [], state: s };
     s.count++;
-    s.ids.push(e.event.id);
-    if (s.ids.length > 2000) s.ids.shift();
+    if (s.count <= 5_000) s.seen[e.event.id] = 1;
     if (s.evidence.length < 4) s.evidence.push(e);
     const limit = Math.max(p.min_requests, p.factor * s.baseline);
     if (s.buckets >= p.warmup_buckets && s.count > limit && s.alerted !== bucket) {

@@ -9,9 +9,9 @@ const params = z.strictObject({
 });
 type P = z.infer<typeof params>;
 
-interface Seen { m: string; t: number }
-interface Pending extends Seen { e: EcsEvent }
-interface S { proxy: Seen[]; pending: Pending[] }
+interface Pending { m: string; t: number; e: EcsEvent }
+/** `proxy`: request signature → times the proxy logged it, not yet matched. */
+interface S { proxy: Record<string, number[]>; pending: Pending[]; n: number; size: number }
 
 const sig = (e: EcsEvent) => `${e.http?.request?.method ?? ''} ${e.url?.path ?? ''}${e.url?.query ? `?${e.url.query}` : ''}`;
 const isProxyRequest = (e: EcsEvent) => e.observer.type === 'proxy' && Boolean(e.podman?.api) && e.event.outcome !== 'unknown';
@@ -39,16 +39,25 @@ export const proxyBypass: Detector<P, S> = {
   keys: (e) => (isProxyRequest(e) || isPodmanRequest(e) ? [e.host?.name ?? 'unknown'] : []),
   detect(e, state, p, key) {
     const now = ms(e);
-    const s: S = { proxy: (state?.proxy ?? []).filter((x) => x.t > now - 2 * p.window_ms), pending: [...(state?.pending ?? [])] };
+    const s: S = state ?? { proxy: {}, pending: [], n: 0, size: 0 };
     const m = sig(e);
+    // Every so often, drop proxy records too old to match anything.
+    if (++s.n % 1000 === 0) {
+      s.size = 0;
+      for (const [k, times] of Object.entries(s.proxy)) {
+        const kept = times.filter((t) => t > now - 2 * p.window_ms);
+        if (kept.length) { s.proxy[k] = kept; s.size += kept.length; } else delete s.proxy[k];
+      }
+    }
     if (isProxyRequest(e)) {
       const i = s.pending.findIndex((x) => x.m === m && Math.abs(x.t - now) <= p.window_ms);
       if (i !== -1) s.pending.splice(i, 1);
-      else { s.proxy.push({ m, t: now }); if (s.proxy.length > p.max_pending) s.proxy.shift(); }
+      else if (s.size < p.max_pending) { (s.proxy[m] ??= []).push(now); s.size++; }
     } else {
-      const i = s.proxy.findIndex((x) => x.m === m && Math.abs(x.t - now) <= p.window_ms);
-      if (i !== -1) s.proxy.splice(i, 1);
-      else if (!s.pending.some((x) => x.e.event.id === e.event.id)) { s.pending.push({ m, t: now, e }); if (s.pending.length > p.max_pending) s.pending.shift(); }
+      const times = s.proxy[m];
+      const i = times ? times.findIndex((t) => Math.abs(t - now) <= p.window_ms) : -1;
+      if (i !== -1) { times!.splice(i, 1); s.size--; if (!times!.length) delete s.proxy[m]; }
+      else if (!s.pending.some((x) => x.e.event.id === e.event.id) && s.pending.length < p.max_pending) s.pending.push({ m, t: now, e });
     }
     // Requests whose window closed without a proxy record are bypasses.
     const expired = s.pending.filter((x) => x.t < now - p.window_ms);
@@ -58,7 +67,7 @@ export const proxyBypass: Detector<P, S> = {
         summary: `Podman on ${key} served ${x.m.split('?')[0]} (${x.e.podman?.api?.operation ?? 'unknown'}) that the proxy never saw`,
         entity: { type: 'endpoint' as const, value: key }, evidence: [x.e], count: 1,
       })),
-      state: s.proxy.length || s.pending.length ? s : undefined,
+      state: s.size || s.pending.length ? s : undefined,
     };
   },
 };

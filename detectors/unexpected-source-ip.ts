@@ -53,7 +53,7 @@ export const unexpectedSourceIp: Detector<P, S> = {
       return { findings, state: { alerted: now } };
     }
     if (key.startsWith('user:')) {
-      const s: S = { since: state?.since ?? now, ips: [...(state?.ips ?? [])] };
+      const s: S = state ?? { since: now, ips: [] };
       if (s.ips!.includes(ip)) return { findings, state: s };
       if (now - s.since! >= p.learning_ms) {
         findings.push({ severity: 'medium', summary: `${e.user!.name} used the Podman API from ${ip} for the first time`, entity: { type: 'identity', value: e.user!.name }, evidence: [e], count: 1 });

@@ -34,8 +34,9 @@ export interface DetectResult<S> { findings: Finding[]; state: S | undefined }
 
 /**
  * A detector: metadata, its parameters (zod, with defaults), which state key an event touches
- * (none: the event is not relevant), and a pure function over (event, state, params).
- * No I/O, no clock: time comes from `@timestamp`.
+ * (none: the event is not relevant), and a function over (event, state, params) with no I/O and
+ * no clock (time comes from `@timestamp`). The state object belongs to the detector: it may
+ * update it in place (hot paths do) or return a new one; it must stay JSON-serialisable.
  */
 export interface Detector<P = any, S = any> {
   meta: DetectorMeta;

@@ -58,7 +58,8 @@ export class DetectionEngine {
         const { findings, state } = detector.detect(e, prev?.state, params, key);
         if (state === undefined) {
           if (prev) { this.states.delete(sk); this.dirty.add(sk); }
-        } else if (state !== prev?.state) {
+        } else {
+          // Detectors may update their state in place, so any returned state counts as changed.
           this.states.set(sk, { state, lastMs: Math.max(t, prev?.lastMs ?? 0) });
           this.dirty.add(sk);
         }
