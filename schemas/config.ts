@@ -160,6 +160,11 @@ export const Config = z.strictObject({
   normalizer: NormalizerConfig.prefault({}),
   /** Per detector id: enabled, params, exceptions. Detectors not listed run on their defaults. */
   detectors: z.record(z.string(), DetectorSettings).default({}),
+  indexer: z.strictObject({
+    /** Days events and alerts are kept where the cluster has ILM. */
+    retention_days: z.number().int().positive().default(30),
+    http: HttpConfig.default({ host: '127.0.0.1', port: 9467 }),
+  }).prefault({}),
   /** The detector worker itself (the detectors are configured under `detectors`). */
   detector: z.strictObject({ http: HttpConfig.default({ host: '127.0.0.1', port: 9466 }) }).prefault({}),
 });

@@ -6,7 +6,7 @@ const USAGE = `usage: podwatch <command> [options]
 
 commands:
   run --standalone     the whole pipeline in one process (collect, normalize, detect, print alerts)
-  run <service>        run one service: collector, normalizer, detector
+  run <service>        run one service: collector, normalizer, detector, indexer
   normalize [FILE|-]   parse raw log lines (or journalctl -o json lines) into events, offline
       --format NAME      auto (default) or a parser name: nginx-json, nginx-combined, nginx-error,
                          haproxy, caddy, traefik, podman-api, podman-event, journald
@@ -26,6 +26,7 @@ const SERVICES: Record<string, () => Promise<{ main: Main }>> = {
   collector: () => import('../collector/main.ts'),
   normalizer: () => import('../normalizer/main.ts'),
   detector: () => import('../detector/main.ts'),
+  indexer: () => import('../indexer/main.ts'),
   standalone: () => import('../standalone/main.ts'),
 };
 

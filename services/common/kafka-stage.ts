@@ -15,7 +15,7 @@ export interface StageOptions {
   logger: Logger;
   metrics: Metrics;
   /** Turns one consumed batch of one partition into the records to produce, in order. */
-  handle: (messages: KafkaMessage[], where: { topic: string; partition: number }) => Promise<Output[]> | Output[];
+  handle: (messages: KafkaMessage[], where: { topic: string; partition: number; heartbeat: () => Promise<void> }) => Promise<Output[]> | Output[];
   /** Called when the group hands this consumer partitions (state restore) and takes them away. */
   onAssign?: (partitions: number[]) => Promise<void>;
   onRevoke?: (partitions: number[]) => Promise<void>;
@@ -70,7 +70,7 @@ export async function runStage(o: StageOptions): Promise<{ consumer: Consumer; s
       if (!isRunning() || isStale() || batch.messages.length === 0) return;
       const end = batchTime.startTimer();
       o.metrics.received.inc({ component: o.name }, batch.messages.length);
-      const outputs = await o.handle(batch.messages, { topic: batch.topic, partition: batch.partition });
+      const outputs = await o.handle(batch.messages, { topic: batch.topic, partition: batch.partition, heartbeat });
       await sendInOrder(o.producer, outputs, heartbeat);
       o.metrics.sent.inc({ component: o.name }, outputs.length);
       resolveOffset(batch.lastOffset());

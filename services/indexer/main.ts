@@ -1,0 +1,49 @@
+import type { Config } from '../../schemas/config.ts';
+import { ConfigError } from '../common/config.ts';
+import { createElasticsearch } from '../common/elasticsearch.ts';
+import { errorMessage } from '../common/errors.ts';
+import { startOpsServer } from '../common/http.ts';
+import { runStage } from '../common/kafka-stage.ts';
+import { connectWithRetry, createKafka, ensureTopics } from '../common/kafka.ts';
+import { createLogger } from '../common/logger.ts';
+import { createMetrics } from '../common/metrics.ts';
+import { onShutdown } from '../common/shutdown.ts';
+import { indexBatch } from './stage.ts';
+import { installTemplates, type Layout } from './templates.ts';
+
+/** The indexer: `podwatch.events` and `podwatch.alerts` → Elasticsearch, idempotent by id. */
+export async function main(cfg: Readonly<Config>): Promise<void> {
+  if (!cfg.elasticsearch) throw new ConfigError('the indexer needs elasticsearch.url (or PODWATCH_ES_URL)');
+  const logger = createLogger('indexer', cfg.log.level);
+  const metrics = createMetrics('indexer');
+  const client = createElasticsearch(cfg.elasticsearch);
+  let layout: Layout | undefined;
+  for (let delay = 1000; !layout; delay = Math.min(delay * 2, 30_000)) {
+    try {
+      layout = await installTemplates(client, cfg.elasticsearch.namespace, cfg.indexer.retention_days, logger);
+    } catch (err) {
+      logger.warn({ err: errorMessage(err), retryInMs: delay }, 'cannot install index templates yet; retrying');
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+  const kafka = createKafka(cfg.kafka, logger, '-indexer');
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await connectWithRetry(producer, logger, 'producer');
+  await ensureTopics(kafka, cfg.kafka, ['events', 'alerts', 'dlq']);
+  const t = cfg.kafka.topics;
+  const stages = await Promise.all((['events', 'alerts'] as const).map((kind) => runStage({
+    kafka, producer, logger, metrics, name: `indexer_${kind}`, groupId: `podwatch-indexer-${kind}`, topic: t[kind],
+    // Heartbeats while Elasticsearch is away keep the partitions here; nothing is fetched meanwhile.
+    handle: (messages, where) => indexBatch(messages, where, kind, { client, layout: layout!, topics: t, logger, metrics, keepAlive: where.heartbeat }),
+  })));
+  const ops = await startOpsServer(metrics, () => ({ ok: true, detail: { lag: stages.reduce((a, s) => a + s.lag(), 0) } }), {
+    host: cfg.indexer.http.host, port: cfg.indexer.http.port ?? 9467,
+  });
+  logger.info({ events: layout.pattern(['events']), alerts: layout.pattern(['alerts']), retention: layout.retention, metricsPort: ops.port }, 'indexer started');
+  onShutdown(logger, async () => {
+    await Promise.all(stages.map((s) => s.stop()));
+    await producer.disconnect();
+    await client.close();
+    await ops.close();
+  });
+}

@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import { stringify } from 'yaml';
+import type { DeadLetter } from '../../schemas/dead-letter.ts';
+import { fixture, variant } from '../../detectors/lib/test-helpers.ts';
+import { createElasticsearch } from '../../services/common/elasticsearch.ts';
+import { createKafka, ensureTopics } from '../../services/common/kafka.ts';
+import { sendInOrder } from '../../services/common/kafka-stage.ts';
+import { memoryLogger } from '../helpers/log.ts';
+import { spawnPodwatch, waitUntil, type Proc } from '../helpers/process.ts';
+import { stackConfig, uniq } from '../helpers/stack.ts';
+import { followTopic } from '../helpers/topic.ts';
+
+let proc: Proc | undefined;
+const namespace = uniq('ns').replace(/-/g, '_');
+const cfg = stackConfig({ elasticsearch: { namespace } });
+const es = createElasticsearch(cfg.elasticsearch!);
+after(async () => {
+  await proc?.stop('SIGKILL');
+  await es.indices.delete({ index: `podwatch-*-${namespace}-*` }).catch(() => undefined);
+  await es.close();
+});
+
+const count = async (kind: string) => {
+  await es.indices.refresh({ index: `podwatch-${kind}-${namespace}-*` }).catch(() => undefined);
+  const { body } = await es.count({ index: `podwatch-${kind}-${namespace}-*`, allow_no_indices: true });
+  return body.count as number;
+};
+
+test('100,000 events in, 100,000 documents out; a replay changes nothing; an unmappable document is dead-lettered alone', async () => {
+  const kafka = createKafka(cfg.kafka, memoryLogger('error').logger);
+  await ensureTopics(kafka, cfg.kafka, ['events', 'alerts', 'dlq']);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podwatch-indexer-'));
+  const file = path.join(dir, 'podwatch.yaml');
+  fs.writeFileSync(file, stringify({ kafka: { brokers: cfg.kafka.brokers, topics: { ...cfg.kafka.topics } }, elasticsearch: { url: cfg.elasticsearch!.url, namespace }, indexer: { http: { port: 0 } } }));
+
+  const base = fixture('container-exec', 'positive')[0]!;
+  const total = 100_000;
+  const values: string[] = [];
+  for (let i = 0; i < total; i++) {
+    const e = structuredClone(base) as any;
+    e.event.id = `ev-${i}`;
+    e['@timestamp'] = new Date(Date.UTC(2026, 11, 1 + (i % 3), 10, 0, 0, i % 1000)).toISOString();
+    e.user.name = `user${i % 20}`;
+    e.source.ip = `10.${i % 2 === 0 ? 1 : 2}.${(i >> 8) & 255}.${i & 255}`;
+    values.push(JSON.stringify(e));
+  }
+  const producer = kafka.producer();
+  await producer.connect();
+  const sendAll = () => sendInOrder(producer, values.map((value) => ({ topic: cfg.kafka.topics.events, key: null, value })));
+  await sendAll();
+  // One document whose field has the wrong type for the mapping, in the middle of a batch.
+  const bad = variant(base, 0, 'bad-1') as any;
+  bad.http.response.status_code = 201;
+  const badText = JSON.stringify(bad).replace('"status_code":201', '"status_code":"two hundred"');
+  await producer.send({ topic: cfg.kafka.topics.events, acks: -1, messages: [{ value: values[0]! }, { value: badText }, { value: JSON.stringify(variant(base, 1, 'after-bad')) }] });
+  const dlq = await followTopic(kafka, cfg.kafka.topics.dlq);
+
+  proc = spawnPodwatch(['run', 'indexer', '--config', file]);
+  await waitUntil(async () => (await count('events')) >= total + 1, 240_000, `${total + 1} documents`);
+  await dlq.waitForCount(1, 30_000);
+  const [dead] = dlq.json<DeadLetter>();
+  assert.match(dead!.reason, /^Elasticsearch rejected the document: mapper_parsing_exception: failed to parse field \[http\.response\.status_code\]/);
+  assert.equal(JSON.parse(dead!.original).event.id, 'bad-1');
+  assert.equal(await count('events'), total + 1, 'every good document, including the one after the bad one');
+
+  await sendAll();
+  // Every replayed document comes back from Elasticsearch as a 409, counted as a duplicate.
+  const duplicates = async () => Number(/podwatch_indexer_documents_total\{outcome="duplicate"[^}]*\} (\d+)/.exec(await fetch(`http://127.0.0.1:${/"metricsPort":(\d+)/.exec(proc!.output())![1]}/metrics`).then((r) => r.text()))?.[1] ?? 0);
+  await waitUntil(async () => (await duplicates()) >= total, 240_000, 'the replay consumed');
+  assert.equal(await count('events'), total + 1, 'a replay adds no document');
+  assert.match(proc.output(), /no ILM \(no X-Pack\)/);
+  await Promise.all([dlq.stop(), producer.disconnect()]);
+});
