@@ -14,6 +14,10 @@ commands:
       --dlq FILE         where dead letters go as NDJSON (default: stderr)
   detect [FILE|-]      run the detectors over events (NDJSON, e.g. from normalize), print alerts as NDJSON
       --detector ID      only this detector
+  search QUERY         search indexed events and alerts (Elasticsearch query string syntax)
+      --since T --until T  time range: 1h, 30m, 7d or an ISO timestamp
+      --fields a,b       table columns   --json  NDJSON instead of a table   --limit N (50)
+  alerts               recent alerts (--since, --json, --limit as for search)
   help                 this text
 
 options:
@@ -35,6 +39,7 @@ async function run(argv: string[]): Promise<void> {
     args: argv, allowPositionals: true, strict: false,
     options: {
       config: { type: 'string', short: 'c' }, standalone: { type: 'boolean' }, format: { type: 'string' }, source: { type: 'string' }, dlq: { type: 'string' }, detector: { type: 'string' },
+      since: { type: 'string' }, until: { type: 'string' }, fields: { type: 'string' }, json: { type: 'boolean' }, limit: { type: 'string' },
     },
   });
   const [command, ...rest] = positionals;
@@ -61,6 +66,18 @@ async function run(argv: string[]): Promise<void> {
       const cfg = loadConfig(argv);
       const { detectCommand } = await import('./detect.ts');
       await detectCommand(cfg, { detector: values.detector as string | undefined, input: rest[0] });
+      return;
+    }
+    case 'search':
+    case 'alerts': {
+      const cfg = loadConfig(argv);
+      const { searchCommand } = await import('./search.ts');
+      const v = values as Record<string, string | boolean | undefined>;
+      await searchCommand(cfg, {
+        query: command === 'alerts' ? rest[0] ?? '*' : rest.join(' ') || '*', alerts: command === 'alerts',
+        since: v.since as string | undefined, until: v.until as string | undefined, fields: v.fields as string | undefined,
+        json: Boolean(v.json), limit: v.limit as string | undefined,
+      });
       return;
     }
     case undefined:

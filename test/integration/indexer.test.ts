@@ -75,3 +75,30 @@ test('100,000 events in, 100,000 documents out; a replay changes nothing; an unm
   assert.match(proc.output(), /no ILM \(no X-Pack\)/);
   await Promise.all([dlq.stop(), producer.disconnect()]);
 });
+
+test('podwatch search finds events by identity, source network (CIDR), operation and time range', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const bin = fileURLToPath(new URL('../../bin/podwatch.js', import.meta.url));
+  const env = { ...process.env, PODWATCH_ES_URL: cfg.elasticsearch!.url };
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'podwatch-search-')), 'c.yaml');
+  fs.writeFileSync(file, stringify({ elasticsearch: { url: cfg.elasticsearch!.url, namespace } }));
+  const search = (...args: string[]) => execFileSync(process.execPath, [bin, 'search', '--config', file, '--json', '--limit', '10000', ...args], { encoding: 'utf8', env, maxBuffer: 256 * 1024 * 1024 })
+    .trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  let expected = 0;
+  for (let i = 0; i < 100_000; i++) if (i % 20 === 3 && i % 3 === 1) expected++;
+  const hits = search('user.name:user3 AND source.ip:"10.2.0.0/16" AND event.action:container.exec.create', '--since', '2026-12-02T00:00:00Z', '--until', '2026-12-02T23:59:59Z');
+  assert.equal(hits.length, expected);
+  assert.ok(hits.every((h) => h.user.name === 'user3' && h.source.ip.startsWith('10.2.') && h['@timestamp'].startsWith('2026-12-02')));
+  assert.equal(search('source.ip:"10.9.0.0/16"').length, 0);
+  // The table: the readable columns analysts expect.
+  const table = execFileSync(process.execPath, [bin, 'search', '--config', file, '--limit', '2', 'user.name:user7'], { encoding: 'utf8', env });
+  const [header, row] = table.split('\n');
+  assert.match(header!, /^@timestamp\s+user\.name\s+source\.ip\s+event\.action\s+event\.outcome\s+container\.name$/);
+  assert.match(row!, /user7\s+10\.2\.\d+\.\d+\s+container\.exec\.create\s+success\s+web/);
+  // A bad query is the user's mistake: a clear message, no stack trace.
+  let stderr = '';
+  try { execFileSync(process.execPath, [bin, 'search', '--config', file, 'user.name:(('], { encoding: 'utf8', env, stdio: 'pipe' }); } catch (e) { stderr = (e as { stderr: string }).stderr; }
+  assert.match(stderr, /^podwatch: Elasticsearch could not run the query: /);
+  assert.doesNotMatch(stderr, /\n\s+at /);
+});

@@ -1,0 +1,65 @@
+import type { Config } from '../../schemas/config.ts';
+import { createElasticsearch } from '../common/elasticsearch.ts';
+import { UserError } from '../common/errors.ts';
+
+export interface SearchArgs { query: string; since?: string; until?: string; fields?: string; json?: boolean; limit?: string; alerts?: boolean; open?: boolean }
+
+/** `1h`, `30m`, `7d`, `2w` before now, or an ISO timestamp. */
+export function parseTime(s: string, now = Date.now()): string {
+  const m = /^(\d+)([smhdw])$/.exec(s);
+  if (m) return new Date(now - Number(m[1]) * { s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7, w: 6.048e8 }[m[2] as 's']).toISOString();
+  const t = Date.parse(s);
+  if (Number.isNaN(t)) throw new UserError(`cannot read the time '${s}' (use 1h, 30m, 7d or an ISO timestamp)`);
+  return new Date(t).toISOString();
+}
+
+const EVENT_COLUMNS = ['@timestamp', 'user.name', 'source.ip', 'event.action', 'event.outcome', 'container.name'];
+const ALERT_COLUMNS = ['@timestamp', 'alert.severity', 'rule.id', 'alert.entity.value', 'alert.count', 'alert.summary'];
+
+function get(o: unknown, path: string): string {
+  let cur: unknown = o;
+  for (const p of path === '@timestamp' ? [path] : path.split('.')) cur = (cur as Record<string, unknown> | undefined)?.[p];
+  return cur === undefined || cur === null ? '-' : Array.isArray(cur) ? cur.join(',') : String(cur);
+}
+
+/**
+ * `podwatch search '<query>'` (Elasticsearch query string over events and alerts) and
+ * `podwatch alerts`: a table, or NDJSON with --json.
+ */
+export async function searchCommand(cfg: Readonly<Config>, a: SearchArgs): Promise<number> {
+  if (!cfg.elasticsearch) throw new UserError('search needs elasticsearch.url (or PODWATCH_ES_URL)');
+  const limit = a.limit === undefined ? 50 : Number(a.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new UserError('--limit takes a whole number from 1 to 10000');
+  const ns = cfg.elasticsearch.namespace;
+  const index = a.alerts ? `podwatch-alerts-${ns}-*,logs-podwatch.alerts-${ns}` : `podwatch-events-${ns}-*,podwatch-alerts-${ns}-*,logs-podwatch.events-${ns},logs-podwatch.alerts-${ns}`;
+  const filter: unknown[] = [];
+  if (a.since || a.until) filter.push({ range: { '@timestamp': { ...(a.since ? { gte: parseTime(a.since) } : {}), ...(a.until ? { lte: parseTime(a.until) } : {}) } } });
+  if (a.query && a.query !== '*') filter.push({ query_string: { query: a.query, default_operator: 'AND', analyze_wildcard: true } });
+  const client = createElasticsearch(cfg.elasticsearch);
+  try {
+    let body;
+    try {
+      ({ body } = await client.search({
+        index, ignore_unavailable: true, allow_no_indices: true,
+        body: { size: limit, sort: [{ '@timestamp': { order: 'desc', unmapped_type: 'date' } }], query: { bool: { filter } } },
+      }));
+    } catch (err) {
+      const reason = (err as { meta?: { body?: { error?: { root_cause?: Array<{ reason?: string }> } } } }).meta?.body?.error?.root_cause?.[0]?.reason;
+      if (reason) throw new UserError(`Elasticsearch could not run the query: ${reason}`);
+      throw new UserError(`cannot reach Elasticsearch at ${cfg.elasticsearch.url}: ${(err as Error).message}`);
+    }
+    const hits = (body.hits.hits as Array<{ _index: string; _source: Record<string, unknown> }>);
+    if (a.json) {
+      for (const h of hits) process.stdout.write(`${JSON.stringify(h._source)}\n`);
+      return hits.length;
+    }
+    const cols = a.fields ? a.fields.split(',').map((s) => s.trim()).filter(Boolean) : a.alerts ? ALERT_COLUMNS : EVENT_COLUMNS;
+    const rows = [cols, ...hits.map((h) => cols.map((c) => get(h._source, c)))];
+    const widths = cols.map((_, i) => Math.min(60, Math.max(...rows.map((r) => r[i]!.length))));
+    for (const r of rows) process.stdout.write(`${r.map((v, i) => v.slice(0, 60).padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+    process.stderr.write(`${hits.length} of ${typeof body.hits.total === 'object' ? body.hits.total.value : body.hits.total} shown\n`);
+    return hits.length;
+  } finally {
+    await client.close();
+  }
+}
