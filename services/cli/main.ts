@@ -17,7 +17,7 @@ commands:
   search QUERY         search indexed events and alerts (Elasticsearch query string syntax)
       --since T --until T  time range: 1h, 30m, 7d or an ISO timestamp
       --fields a,b       table columns   --json  NDJSON instead of a table   --limit N (50)
-  alerts               recent alerts (--since, --json, --limit as for search)
+  alerts               recent alerts (--since, --json, --limit as for search; --open: still active, last seen within 1 h)
   help                 this text
 
 options:
@@ -39,7 +39,7 @@ async function run(argv: string[]): Promise<void> {
     args: argv, allowPositionals: true, strict: false,
     options: {
       config: { type: 'string', short: 'c' }, standalone: { type: 'boolean' }, format: { type: 'string' }, source: { type: 'string' }, dlq: { type: 'string' }, detector: { type: 'string' },
-      since: { type: 'string' }, until: { type: 'string' }, fields: { type: 'string' }, json: { type: 'boolean' }, limit: { type: 'string' },
+      since: { type: 'string' }, until: { type: 'string' }, fields: { type: 'string' }, json: { type: 'boolean' }, limit: { type: 'string' }, open: { type: 'boolean' },
     },
   });
   const [command, ...rest] = positionals;
@@ -76,7 +76,7 @@ async function run(argv: string[]): Promise<void> {
       await searchCommand(cfg, {
         query: command === 'alerts' ? rest[0] ?? '*' : rest.join(' ') || '*', alerts: command === 'alerts',
         since: v.since as string | undefined, until: v.until as string | undefined, fields: v.fields as string | undefined,
-        json: Boolean(v.json), limit: v.limit as string | undefined,
+        json: Boolean(v.json), limit: v.limit as string | undefined, open: Boolean(v.open),
       });
       return;
     }

@@ -4,6 +4,9 @@ import { UserError } from '../common/errors.ts';
 
 export interface SearchArgs { query: string; since?: string; until?: string; fields?: string; json?: boolean; limit?: string; alerts?: boolean; open?: boolean }
 
+/** An alert is open while its activity goes on: last seen within this long. */
+const OPEN_WINDOW = '1h';
+
 /** `1h`, `30m`, `7d`, `2w` before now, or an ISO timestamp. */
 export function parseTime(s: string, now = Date.now()): string {
   const m = /^(\d+)([smhdw])$/.exec(s);
@@ -34,6 +37,7 @@ export async function searchCommand(cfg: Readonly<Config>, a: SearchArgs): Promi
   const index = a.alerts ? `podwatch-alerts-${ns}-*,logs-podwatch.alerts-${ns}` : `podwatch-events-${ns}-*,podwatch-alerts-${ns}-*,logs-podwatch.events-${ns},logs-podwatch.alerts-${ns}`;
   const filter: unknown[] = [];
   if (a.since || a.until) filter.push({ range: { '@timestamp': { ...(a.since ? { gte: parseTime(a.since) } : {}), ...(a.until ? { lte: parseTime(a.until) } : {}) } } });
+  if (a.open) filter.push({ range: { 'alert.last_seen': { gte: parseTime(OPEN_WINDOW) } } });
   if (a.query && a.query !== '*') filter.push({ query_string: { query: a.query, default_operator: 'AND', analyze_wildcard: true } });
   const client = createElasticsearch(cfg.elasticsearch);
   try {

@@ -102,3 +102,22 @@ test('podwatch search finds events by identity, source network (CIDR), operation
   assert.match(stderr, /^podwatch: Elasticsearch could not run the query: /);
   assert.doesNotMatch(stderr, /\n\s+at /);
 });
+
+test('podwatch alerts: recent alerts from the alerts index, --open keeps only those still active', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const bin = fileURLToPath(new URL('../../bin/podwatch.js', import.meta.url));
+  const { DetectionEngine, enabledDetectors } = await import('../../services/detector/engine.ts');
+  const { parseConfig } = await import('../../services/common/config.ts');
+  const now = Date.now();
+  const fresh = variant(fixture('container-exec', 'positive')[0]!, 0, 'alert-fresh', (x) => { x['@timestamp'] = new Date(now - 60_000).toISOString(); });
+  const old = variant(fixture('container-exec', 'positive')[0]!, 0, 'alert-old', (x) => { x['@timestamp'] = new Date(now - 3 * 3_600_000).toISOString(); x.user.name = 'bob'; });
+  const alerts = [fresh, old].flatMap((e) => new DetectionEngine(enabledDetectors(parseConfig({}))).process(e)).filter((a) => a.rule.id === 'container-exec');
+  const index = `podwatch-alerts-${namespace}-${new Date(now).toISOString().slice(0, 10).replace(/-/g, '.')}`;
+  for (const a of alerts) await es.index({ index, id: a.alert.id, body: a, refresh: 'wait_for' });
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'podwatch-alerts-')), 'c.yaml');
+  fs.writeFileSync(file, stringify({ elasticsearch: { url: cfg.elasticsearch!.url, namespace } }));
+  const run = (...args: string[]) => execFileSync(process.execPath, [bin, 'alerts', '--config', file, '--json', ...args], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  assert.deepEqual(run('--since', '1d').map((a) => a.user.name), ['alice', 'bob']);
+  assert.deepEqual(run('--open').map((a) => a.user.name), ['alice']);
+});
