@@ -175,23 +175,26 @@ export function normalizeRecord(raw: RawRecord, ctx: NormalizeContext, rawText =
     },
     ...(Object.keys(labels).length ? { labels } : {}),
   };
-  const result = EcsEvent.safeParse(stripUndefined(candidate));
+  prune(candidate);
+  const result = EcsEvent.safeParse(candidate);
   if (!result.success) return dead('event failed schema validation', rawText, parser.name, z.prettifyError(result.error).split('\n'));
   const e = result.data;
   const key = ctx.cfg.partition_key === 'host' ? raw.host : e.user?.name ?? e.source?.ip ?? e.container?.name ?? `${raw.host}/${raw.source.name}`;
   return { ok: true, event: e, key };
 }
 
-/** Drops undefined members and objects left empty, so optional ECS objects are absent, not `{}`. */
-function stripUndefined(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(stripUndefined);
-  if (v === null || typeof v !== 'object') return v;
-  const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) {
-    const s = stripUndefined(x);
-    if (s === undefined) continue;
-    if (typeof s === 'object' && s !== null && !Array.isArray(s) && Object.keys(s).length === 0) continue;
-    out[k] = s;
+/**
+ * Drops undefined members and objects left empty, in place (the candidate is built fresh for
+ * each record), so optional ECS objects are absent rather than `{}`. Returns whether `v` is empty.
+ */
+function prune(v: unknown): boolean {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
+  const o = v as Record<string, unknown>;
+  let empty = true;
+  for (const k in o) {
+    const x = o[k];
+    if (x === undefined || (typeof x === 'object' && x !== null && !Array.isArray(x) && prune(x))) delete o[k];
+    else empty = false;
   }
-  return out;
+  return empty;
 }
