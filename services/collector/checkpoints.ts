@@ -68,19 +68,25 @@ export class CheckpointStore {
  * Coalesces checkpoint writes: however many acknowledgements arrive in one burst, `save` runs
  * once, on the next turn of the event loop. A failed write is reported, and reading goes on.
  */
-export function coalescedSave(save: () => void, metrics: Metrics, log: Logger): () => void {
-  const onError = (err: unknown) => {
-    // Reading goes on; a restart would repeat what was sent since the last good checkpoint.
-    metrics.failed.inc({ component: 'checkpoint', kind: 'write' });
-    log.error({ err: errorMessage(err) }, 'cannot write checkpoint; a restart would resend records');
-  };
+export function coalescedSave(save: () => void, metrics: Metrics, log: Logger): (() => void) & { flush: () => void } {
   let scheduled = false;
-  return () => {
+  const run = () => {
+    if (!scheduled) return;
+    scheduled = false;
+    try {
+      save();
+    } catch (err) {
+      // Reading goes on; a restart would repeat what was sent since the last good checkpoint.
+      metrics.failed.inc({ component: 'checkpoint', kind: 'write' });
+      log.error({ err: errorMessage(err) }, 'cannot write checkpoint; a restart would resend records');
+    }
+  };
+  const schedule = () => {
     if (scheduled) return;
     scheduled = true;
-    setImmediate(() => {
-      scheduled = false;
-      try { save(); } catch (err) { onError(err); }
-    });
+    setImmediate(run);
   };
+  /** Writes a scheduled checkpoint now (the sink calls it before sending the next batch). */
+  schedule.flush = run;
+  return schedule;
 }

@@ -27,6 +27,11 @@ export class Collector {
     await Promise.all(this.sources.map((s) => s.stop()));
   }
 
+  /** Records every acknowledgement received so far in the checkpoints, synchronously. */
+  flushCheckpoints(): void {
+    for (const s of this.sources) s.flushCheckpoint();
+  }
+
   /** Writes the final checkpoints; call after the sink has flushed. */
   close(): void {
     for (const s of this.sources) s.close();

@@ -62,7 +62,7 @@ export class FileSource {
   private readonly warnedPaths = new Set<string>();
   private lastScan = 0;
   private initialScanDone = false;
-  private scheduleSave!: () => void;
+  private scheduleSave!: (() => void) & { flush: () => void };
   private lastSave = Date.now();
   private timer?: NodeJS.Timeout;
   private ticking?: Promise<void>;
@@ -360,6 +360,11 @@ export class FileSource {
       if (end > pos.acked) pos.acked = end;
       this.scheduleSave();
     });
+  }
+
+  /** Writes the checkpoint now if acknowledgements are waiting to be recorded. */
+  flushCheckpoint(): void {
+    this.scheduleSave.flush();
   }
 
   saveCheckpoint(): void {

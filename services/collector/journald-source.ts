@@ -22,7 +22,7 @@ export class JournaldSource {
   private backoff: number;
   private restartTimer?: NodeJS.Timeout;
   private readonly log: Logger;
-  private scheduleSave!: () => void;
+  private scheduleSave!: (() => void) & { flush: () => void };
   private exited?: Promise<void>;
   private readonly m;
 
@@ -118,6 +118,11 @@ export class JournaldSource {
     this.sink.push(`${this.host}/${this.src.name}`, JSON.stringify(record), () => {
       if (cursor) { this.ackedCursor = cursor; this.scheduleSave(); }
     });
+  }
+
+  /** Writes the checkpoint now if acknowledgements are waiting to be recorded. */
+  flushCheckpoint(): void {
+    this.scheduleSave.flush();
   }
 
   saveCheckpoint(): void {

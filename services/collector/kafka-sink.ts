@@ -6,7 +6,14 @@ import type { Sink } from '../common/sink.ts';
 
 interface Pending { key: string; value: string; bytes: number; onAck: () => void }
 
-export interface SinkOptions { maxBatch: number; lingerMs: number; maxBuffered: number }
+export interface SinkOptions {
+  maxBatch: number; lingerMs: number; maxBuffered: number;
+  /**
+   * Runs after a batch's acks and before the next batch is sent: the collector writes its
+   * checkpoints here, so at most the batch in flight is unrecorded when the process dies.
+   */
+  afterBatch?: () => void;
+}
 
 /**
  * Sends records to one topic in order, one batch in flight, acks -1. A record's `onAck` runs
@@ -102,6 +109,7 @@ export class KafkaSink implements Sink {
       this.queue.splice(0, batch.length);
       this.lastAckAt = Date.now();
       for (const p of batch) { p.onAck(); sent.inc(p.bytes); }
+      this.opts.afterBatch?.();
       this.metrics.sent.inc({ component: 'kafka_sink' }, batch.length);
       if (this.hasCapacity) for (const w of this.capacityWaiters.splice(0)) w();
     }

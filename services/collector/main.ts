@@ -21,9 +21,10 @@ export async function main(cfg: Readonly<Config>): Promise<void> {
     maxBatch: cfg.collector.batch_max_records,
     lingerMs: cfg.collector.batch_linger_ms,
     maxBuffered: cfg.collector.batch_max_records * 4,
+    afterBatch: () => collector.flushCheckpoints(),
   }, metrics, logger.child({ component: 'kafka_sink' }));
-  sink.start();
   const collector = new Collector(cfg, sink, metrics, logger);
+  sink.start();
   await collector.start();
   const ops = await startOpsServer(metrics, () => ({ ok: sink.healthy, detail: { buffered: sink.buffered } }), {
     host: cfg.collector.http.host, port: cfg.collector.http.port ?? 9464,
