@@ -1,4 +1,5 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import type { DeadLetter } from '../../schemas/dead-letter.ts';
 import { errorMessage } from './errors.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
@@ -20,6 +21,26 @@ export interface StageOptions {
   onAssign?: (partitions: number[]) => Promise<void>;
   onRevoke?: (partitions: number[]) => Promise<void>;
   fromBeginning?: boolean;
+}
+
+/**
+ * The dead letter for a consumed message: what went wrong, and the message itself byte-exact
+ * (base64 when it is not UTF-8) with the topic, partition and offset it came from.
+ */
+export function deadLetterOutput(
+  m: KafkaMessage, where: { topic: string; partition: number }, dlqTopic: string,
+  why: Pick<DeadLetter, 'stage' | 'reason'> & Partial<Pick<DeadLetter, 'component' | 'issues'>>,
+): Output {
+  const value = m.value ?? Buffer.alloc(0);
+  const text = value.toString('utf8');
+  const exact = Buffer.from(text, 'utf8').equals(value);
+  const letter: DeadLetter = {
+    '@timestamp': new Date().toISOString(), stage: why.stage, reason: why.reason,
+    ...(why.component ? { component: why.component } : {}), issues: why.issues ?? [],
+    original: exact ? text : value.toString('base64'), original_encoding: exact ? 'utf8' : 'base64',
+    topic: where.topic, partition: where.partition, offset: m.offset,
+  };
+  return { topic: dlqTopic, key: m.key?.toString() ?? null, value: JSON.stringify(letter) };
 }
 
 /** Largest request we build; Kafka's default message.max.bytes is 1 MiB per record batch. */

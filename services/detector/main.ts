@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Config } from '../../schemas/config.ts';
 import { EcsEvent } from '../../schemas/event.ts';
 import { startOpsServer } from '../common/http.ts';
-import { runStage, type Output } from '../common/kafka-stage.ts';
+import { deadLetterOutput, runStage, type Output } from '../common/kafka-stage.ts';
 import { connectWithRetry, createKafka, ensureTopics } from '../common/kafka.ts';
 import { createLogger } from '../common/logger.ts';
 import { createMetrics } from '../common/metrics.ts';
@@ -46,10 +46,9 @@ export async function main(cfg: Readonly<Config>): Promise<void> {
         try { parsed = JSON.parse(text); } catch { parsed = undefined; }
         const r = EcsEvent.safeParse(parsed);
         if (!r.success) {
-          out.push({ topic: t.dlq, key: m.key?.toString() ?? null, value: JSON.stringify({
-            '@timestamp': new Date().toISOString(), stage: 'detector', reason: 'not a valid event', issues: parsed === undefined ? ['not JSON'] : z.prettifyError(r.error).split('\n'),
-            original: text, original_encoding: 'utf8', topic: where.topic, partition: where.partition, offset: m.offset,
-          }) });
+          out.push(deadLetterOutput(m, where, t.dlq, {
+            stage: 'detector', reason: 'not a valid event', issues: parsed === undefined ? ['not JSON'] : z.prettifyError(r.error).split('\n'),
+          }));
           continue;
         }
         for (const a of engine.process(r.data)) out.push({ topic: t.alerts, key: a.alert.entity.value, value: JSON.stringify(a) });

@@ -1,7 +1,7 @@
 import type { KafkaMessage } from 'kafkajs';
 import type { Config } from '../../schemas/config.ts';
 import type { Client } from '../common/elasticsearch.ts';
-import type { Output } from '../common/kafka-stage.ts';
+import { deadLetterOutput, type Output } from '../common/kafka-stage.ts';
 import type { Logger } from '../common/logger.ts';
 import type { Metrics } from '../common/metrics.ts';
 import { indexAll, type Doc } from './bulk.ts';
@@ -19,10 +19,7 @@ export async function indexBatch(
 ): Promise<Output[]> {
   const dead: Output[] = [];
   const docs: Doc[] = [];
-  const letter = (m: KafkaMessage, reason: string, component = 'indexer') => ({
-    topic: deps.topics.dlq, key: m.key?.toString() ?? null,
-    value: JSON.stringify({ '@timestamp': new Date().toISOString(), stage: 'indexer', reason, component, issues: [], original: m.value?.toString() ?? '', original_encoding: 'utf8', topic: where.topic, partition: where.partition, offset: m.offset }),
-  });
+  const letter = (m: KafkaMessage, reason: string, component = 'indexer') => deadLetterOutput(m, where, deps.topics.dlq, { stage: 'indexer', reason, component });
   const byDoc = new Map<Doc, KafkaMessage>();
   for (const m of messages) {
     const text = m.value?.toString() ?? '';
