@@ -50,10 +50,6 @@ export interface Detector<P = any, S = any> {
 
 export const ms = (e: EcsEvent) => Date.parse(e['@timestamp']);
 
-/** Keeps the evidence list short: the first few and the last one. */
-export function sample(events: EcsEvent[], max = 5): EcsEvent[] {
-  return events.length <= max ? events : [...events.slice(0, max - 1), events[events.length - 1]!];
-}
 
 export const identityOf = (e: EcsEvent): string | undefined => e.user?.name ?? e.source?.ip;
 

@@ -10,7 +10,7 @@ import { FORMAT_NAMES } from '../normalizer/parsers/index.ts';
 export interface NormalizeArgs { format: string; source: string; dlq?: string; input?: string }
 
 /** A raw record for one input line, as the collector would have made it. */
-function recordFor(line: string, lineNo: number, offset: number, args: NormalizeArgs, host: string): RawRecord {
+function recordFor(line: string, offset: number, args: NormalizeArgs, host: string): RawRecord {
   let journal: Record<string, unknown> | undefined;
   if (line.startsWith('{') && (args.format === 'auto' || args.format === 'journald')) {
     try {
@@ -30,7 +30,6 @@ function recordFor(line: string, lineNo: number, offset: number, args: Normalize
     encoding: 'utf8',
     truncated: false,
     collected_at: new Date().toISOString(),
-    ...(lineNo < 0 ? {} : {}),
   };
 }
 
@@ -56,10 +55,9 @@ export async function normalizeCommand(cfg: Readonly<Config>, args: NormalizeArg
   const ctx = normalizeContext(cfg.normalizer);
   const host = cfg.host.name!;
   let offset = 0;
-  let n = 0;
   const counts = { events: 0, dead: 0 };
   for await (const line of readline.createInterface({ input, crlfDelay: Infinity })) {
-    const raw = recordFor(line, n++, offset, args, host);
+    const raw = recordFor(line, offset, args, host);
     offset += Buffer.byteLength(line) + 1;
     const out = normalizeRecord(raw, ctx);
     if (out.ok) {

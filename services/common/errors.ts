@@ -19,11 +19,6 @@ export class UserError extends PodwatchError {
   }
 }
 
-export function isRetriable(err: unknown): boolean {
-  if (err instanceof PodwatchError) return err.retriable;
-  const e = err as { retriable?: boolean; name?: string } | null;
-  return e?.retriable === true || e?.name === 'KafkaJSNumberOfRetriesExceeded' || e?.name === 'KafkaJSConnectionError';
-}
 
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
