@@ -1,4 +1,5 @@
 import type { Config } from '../../schemas/config.ts';
+import { fieldValue } from '../../detectors/lib/field.ts';
 import { createElasticsearch } from '../common/elasticsearch.ts';
 import { UserError } from '../common/errors.ts';
 
@@ -19,10 +20,9 @@ export function parseTime(s: string, now = Date.now()): string {
 const EVENT_COLUMNS = ['@timestamp', 'user.name', 'source.ip', 'event.action', 'event.outcome', 'container.name'];
 const ALERT_COLUMNS = ['@timestamp', 'alert.severity', 'rule.id', 'alert.entity.value', 'alert.count', 'alert.summary'];
 
-function get(o: unknown, path: string): string {
-  let cur: unknown = o;
-  for (const p of path === '@timestamp' ? [path] : path.split('.')) cur = (cur as Record<string, unknown> | undefined)?.[p];
-  return cur === undefined || cur === null ? '-' : Array.isArray(cur) ? cur.join(',') : String(cur);
+function cell(o: unknown, path: string): string {
+  const v = fieldValue(o, path);
+  return v === undefined || v === null ? '-' : Array.isArray(v) ? v.join(',') : String(v);
 }
 
 /**
@@ -58,7 +58,7 @@ export async function searchCommand(cfg: Readonly<Config>, a: SearchArgs): Promi
       return hits.length;
     }
     const cols = a.fields ? a.fields.split(',').map((s) => s.trim()).filter(Boolean) : a.alerts ? ALERT_COLUMNS : EVENT_COLUMNS;
-    const rows = [cols, ...hits.map((h) => cols.map((c) => get(h._source, c)))];
+    const rows = [cols, ...hits.map((h) => cols.map((c) => cell(h._source, c)))];
     const widths = cols.map((_, i) => Math.min(60, Math.max(...rows.map((r) => r[i]!.length))));
     for (const r of rows) process.stdout.write(`${r.map((v, i) => v.slice(0, 60).padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
     process.stderr.write(`${hits.length} of ${typeof body.hits.total === 'object' ? body.hits.total.value : body.hits.total} shown\n`);

@@ -1,22 +1,14 @@
 import type { DetectorException } from '../../schemas/config.ts';
 import type { EcsEvent } from '../../schemas/event.ts';
 import { inCidr, parseCidr } from '../../detectors/lib/cidr.ts';
-
-function valueAt(e: EcsEvent, path: string): unknown {
-  let cur: unknown = e;
-  for (const part of path === '@timestamp' ? ['@timestamp'] : path.split('.')) {
-    if (cur === null || typeof cur !== 'object') return undefined;
-    cur = (cur as Record<string, unknown>)[part];
-  }
-  return cur;
-}
+import { fieldValue } from '../../detectors/lib/field.ts';
 
 const globRe = (g: string) => new RegExp(`^${g.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
 
 /** The first exception whose every condition matches the event, if any. */
 export function matchException(e: EcsEvent, exceptions: readonly DetectorException[]): DetectorException | undefined {
   return exceptions.find((ex) => ex.match.every((c) => {
-    const v = valueAt(e, c.field);
+    const v = fieldValue(e, c.field);
     const vals = Array.isArray(v) ? v.map(String) : v === undefined || v === null ? [] : [String(v)];
     return vals.some((x) => {
       switch (c.op) {
