@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { Severity, Timestamp } from './common.ts';
 
 // The one configuration shape for every service. Defaults here are the embedded defaults
 // that `podwatch run --standalone` starts on; secrets are filled in by the loader from
@@ -18,6 +19,8 @@ export const TlsConfig = z.strictObject({
 export const KafkaConfig = z.strictObject({
   brokers: z.array(z.string().regex(/^[^:\s]+:\d+$/, 'expected host:port')).min(1).default(['127.0.0.1:19092']),
   client_id: z.string().default('podwatch'),
+  /** Consumer group ids are `<group_prefix>-<service>`; two Podwatch pipelines on one cluster need different prefixes. */
+  group_prefix: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('podwatch'),
   tls: TlsConfig.default({ enabled: false, reject_unauthorized: true }),
   sasl: z.strictObject({
     mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
@@ -30,6 +33,7 @@ export const KafkaConfig = z.strictObject({
     alerts: z.string().default('podwatch.alerts'),
     dlq: z.string().default('podwatch.dlq'),
     state: z.string().default('podwatch.detector-state'),
+    alerter_state: z.string().default('podwatch.alerter-state'),
     retry: z.string().default('podwatch.alert-retry'),
     notifications: z.string().default('podwatch.notifications'),
     partitions: z.number().int().positive().default(6),
@@ -149,6 +153,91 @@ export const DetectorSettings = z.strictObject({
   exceptions: z.array(DetectorException).default([]),
 });
 
+const Name = z.string().regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only');
+const FieldPath = z.string().regex(/^[a-z_@][a-z0-9_.@]*$/, 'a field path such as rule.id');
+
+/** What an alert must look like for a route or a mute to apply; every given condition must hold. */
+export const AlertMatch = z.strictObject({
+  severity: z.array(Severity).min(1).optional(),
+  min_severity: Severity.optional(),
+  /** Detector ids (`rule.id`); `*` globs allowed. */
+  rule: z.array(z.string().min(1)).min(1).optional(),
+  /** Key entity values (identity, source IP, container, ...); `*` globs allowed. */
+  entity: z.array(z.string().min(1)).min(1).optional(),
+  labels: z.record(z.string(), z.string()).optional(),
+});
+
+export const SmtpConfig = z.strictObject({
+  host: z.string().min(1),
+  port: Port.optional(),
+  /** `starttls` (587, upgrade required), `tls` (implicit TLS, 465) or `none` (plaintext; only for a local relay). */
+  security: z.enum(['starttls', 'tls', 'none']).default('starttls'),
+  username: z.string().optional(),
+  password: z.string().optional(),
+  ca_file: z.string().optional(),
+  reject_unauthorized: z.boolean().default(true),
+  from: z.string().min(3).default('Podwatch <podwatch@localhost>'),
+  timeout_ms: Duration.default(10_000),
+});
+
+export const ChannelConfig = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('console'), name: Name }),
+  z.strictObject({
+    type: z.literal('email'), name: Name,
+    to: z.array(z.email()).min(1),
+    /** Overrides `alerter.smtp.from`. */
+    from: z.string().min(3).optional(),
+  }),
+  z.strictObject({
+    type: z.literal('webhook'), name: Name,
+    url: z.url(),
+    /** `generic` (Podwatch's documented JSON), `slack` (incoming webhook) or `teams` (Workflows / Adaptive Card). */
+    preset: z.enum(['generic', 'slack', 'teams']).default('generic'),
+    /** HMAC-SHA256 key for `X-Podwatch-Signature`; set with `secret_file` or leave unset to send unsigned. */
+    secret: z.string().min(16, 'use at least 16 characters').optional(),
+    headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/, 'a header name'), z.string()).default({}),
+    timeout_ms: Duration.default(10_000),
+    ca_file: z.string().optional(),
+  }),
+]);
+
+export const AlerterConfig = z.strictObject({
+  smtp: SmtpConfig.optional(),
+  /** Delivery channels; `console` (standard output) always exists. */
+  channels: z.array(ChannelConfig).default([]),
+  /** First matching route wins unless it says `continue: true`. */
+  routes: z.array(z.strictObject({
+    match: AlertMatch.default({}),
+    channels: z.array(Name).min(1),
+    continue: z.boolean().default(false),
+  })).default([]),
+  /** Where alerts no route matched go. */
+  default_channels: z.array(Name).min(1).default(['console']),
+  grouping: z.strictObject({
+    /** Alerts with equal values of these fields are one group. */
+    by: z.array(FieldPath).min(1).default(['rule.id', 'alert.entity.type', 'alert.entity.value']),
+    /** A group closes when no alert joined it for this long (alert time, and wall time when quiet). */
+    window_ms: Duration.default(300_000),
+    /** While a group stays active, notify again at most this often with the count since. */
+    realert_ms: Duration.default(900_000),
+  }).prefault({}),
+  mutes: z.array(z.strictObject({
+    match: AlertMatch,
+    until: Timestamp,
+    by: z.string().min(1, 'say who muted'),
+    reason: z.string().min(1, 'say why'),
+  })).default([]),
+  /** A YAML/JSON list of mutes (same shape), re-read while running; `podwatch alert mute` appends to it. */
+  mutes_file: z.string().optional(),
+  retry: z.strictObject({
+    initial_ms: Duration.default(1_000),
+    max_ms: Duration.default(60_000),
+    /** After this long failing, a notification is dead-lettered and `channel-unhealthy` goes to the other channels. */
+    give_up_ms: Duration.default(3_600_000),
+  }).prefault({}),
+  http: HttpConfig.default({ host: '127.0.0.1', port: 9468 }),
+});
+
 export const Config = z.strictObject({
   host: z.strictObject({ name: z.string().min(1).optional() }).prefault({}),
   log: z.strictObject({
@@ -167,6 +256,20 @@ export const Config = z.strictObject({
   }).prefault({}),
   /** The detector worker itself (the detectors are configured under `detectors`). */
   detector: z.strictObject({ http: HttpConfig.default({ host: '127.0.0.1', port: 9466 }) }).prefault({}),
+  alerter: AlerterConfig.prefault({}),
+}).superRefine((c, ctx) => {
+  const names = new Set(['console', ...c.alerter.channels.map((ch) => ch.name)]);
+  c.alerter.channels.forEach((ch, i) => {
+    if (c.alerter.channels.findIndex((x) => x.name === ch.name) !== i || ch.name === 'console' && ch.type !== 'console') {
+      ctx.addIssue({ code: 'custom', path: ['alerter', 'channels', i, 'name'], message: `channel name ${ch.name} is used twice` });
+    }
+    if (ch.type === 'email' && !c.alerter.smtp) ctx.addIssue({ code: 'custom', path: ['alerter', 'smtp'], message: `channel ${ch.name} sends email: set alerter.smtp.host` });
+  });
+  const check = (list: string[], path: (string | number)[]) => list.forEach((n, j) => {
+    if (!names.has(n)) ctx.addIssue({ code: 'custom', path: [...path, j], message: `no channel named ${n} (known: ${[...names].join(', ')})` });
+  });
+  c.alerter.routes.forEach((r, i) => check(r.channels, ['alerter', 'routes', i, 'channels']));
+  check(c.alerter.default_channels, ['alerter', 'default_channels']);
 });
 
 export type Config = z.infer<typeof Config>;
@@ -180,3 +283,7 @@ export type SourceConfig = z.infer<typeof SourceConfig>;
 export type NormalizerConfig = z.infer<typeof NormalizerConfig>;
 export type DetectorSettings = z.infer<typeof DetectorSettings>;
 export type DetectorException = z.infer<typeof DetectorException>;
+export type AlerterConfig = z.infer<typeof AlerterConfig>;
+export type ChannelConfig = z.infer<typeof ChannelConfig>;
+export type SmtpConfig = z.infer<typeof SmtpConfig>;
+export type AlertMatch = z.infer<typeof AlertMatch>;

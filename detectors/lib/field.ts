@@ -7,3 +7,8 @@ export function fieldValue(doc: unknown, path: string): unknown {
   }
   return cur;
 }
+
+/** A matcher for a shell-style pattern: `*` any run of characters, `?` one character. */
+export function globRe(pattern: string): RegExp {
+  return new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+}

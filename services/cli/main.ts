@@ -6,7 +6,7 @@ const USAGE = `usage: podwatch <command> [options]
 
 commands:
   run --standalone     the whole pipeline in one process (collect, normalize, detect, print alerts)
-  run <service>        run one service: collector, normalizer, detector, indexer
+  run <service>        run one service: collector, normalizer, detector, alerter, indexer
   normalize [FILE|-]   parse raw log lines (or journalctl -o json lines) into events, offline
       --format NAME      auto (default) or a parser name: nginx-json, nginx-combined, nginx-error,
                          haproxy, caddy, traefik, podman-api, podman-event, journald
@@ -18,6 +18,9 @@ commands:
       --since T --until T  time range: 1h, 30m, 7d or an ISO timestamp
       --fields a,b       table columns   --json  NDJSON instead of a table   --limit N (50)
   alerts               recent alerts (--since, --json, --limit as for search; --open: still active, last seen within 1 h)
+  alert test --channel NAME   send a test notification to one channel now
+  alert mute --rule ID|--entity VALUE --for 2h --by WHO --reason WHY
+                       silence matching alerts (appends to alerter.mutes_file)
   help                 this text
 
 options:
@@ -30,6 +33,7 @@ const SERVICES: Record<string, () => Promise<{ main: Main }>> = {
   collector: () => import('../collector/main.ts'),
   normalizer: () => import('../normalizer/main.ts'),
   detector: () => import('../detector/main.ts'),
+  alerter: () => import('../alerter/main.ts'),
   indexer: () => import('../indexer/main.ts'),
   standalone: () => import('../standalone/main.ts'),
 };
@@ -40,6 +44,7 @@ async function run(argv: string[]): Promise<void> {
     options: {
       config: { type: 'string', short: 'c' }, standalone: { type: 'boolean' }, format: { type: 'string' }, source: { type: 'string' }, dlq: { type: 'string' }, detector: { type: 'string' },
       since: { type: 'string' }, until: { type: 'string' }, fields: { type: 'string' }, json: { type: 'boolean' }, limit: { type: 'string' }, open: { type: 'boolean' },
+      channel: { type: 'string' }, rule: { type: 'string' }, entity: { type: 'string' }, for: { type: 'string' }, by: { type: 'string' }, reason: { type: 'string' },
     },
   });
   const [command, ...rest] = positionals;
@@ -79,6 +84,14 @@ async function run(argv: string[]): Promise<void> {
         json: Boolean(v.json), limit: v.limit as string | undefined, open: Boolean(v.open),
       });
       return;
+    }
+    case 'alert': {
+      const cfg = loadConfig(argv);
+      const { alertTestCommand, alertMuteCommand } = await import('./alert.ts');
+      const v = values as Record<string, string | undefined>;
+      if (rest[0] === 'test') return alertTestCommand(cfg, v.channel);
+      if (rest[0] === 'mute') return alertMuteCommand(cfg, { rule: v.rule, entity: v.entity, for: v.for, by: v.by, reason: v.reason });
+      throw new UserError('alert needs a subcommand: test or mute');
     }
     case undefined:
     case 'help':

@@ -12,8 +12,8 @@ export class ConfigError extends UserError {
   }
 }
 
-/** Keys that hold secrets; `<key>_file` beside one in YAML reads it from a file. */
-const SECRET_KEYS = new Set(['password', 'api_key', 'secret', 'token']);
+/** Keys that hold secrets (a Slack or Teams webhook `url` is one); `<key>_file` beside one in YAML reads it from a file. */
+const SECRET_KEYS = new Set(['password', 'api_key', 'secret', 'token', 'url']);
 
 /** Environment overrides: variable → config path. Secrets also take `<VAR>_FILE`. */
 const ENV_OVERRIDES: ReadonlyArray<{ env: string; path: string[]; list?: boolean; secret?: boolean }> = [

@@ -41,13 +41,13 @@ export function createKafka(cfg: KafkaConfig, logger: Logger, clientSuffix = '')
 
 export type TopicName = keyof Omit<KafkaConfig['topics'], 'partitions' | 'replication_factor'>;
 
-/** Topic settings; the detector state changelog is compacted so one record per key survives. */
+/** Topic settings; the state changelogs are compacted so one record per key survives. */
 export function topicSpecs(cfg: KafkaConfig, names: readonly TopicName[]): ITopicConfig[] {
   return names.map((n) => ({
     topic: cfg.topics[n],
     numPartitions: cfg.topics.partitions,
     replicationFactor: cfg.topics.replication_factor,
-    configEntries: n === 'state'
+    configEntries: n === 'state' || n === 'alerter_state'
       ? [{ name: 'cleanup.policy', value: 'compact' }, { name: 'min.cleanable.dirty.ratio', value: '0.1' }, { name: 'segment.ms', value: '600000' }]
       : [],
   }));

@@ -1,9 +1,7 @@
 import type { DetectorException } from '../../schemas/config.ts';
 import type { EcsEvent } from '../../schemas/event.ts';
 import { inCidr, parseCidr } from '../../detectors/lib/cidr.ts';
-import { fieldValue } from '../../detectors/lib/field.ts';
-
-const globRe = (g: string) => new RegExp(`^${g.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+import { fieldValue, globRe } from '../../detectors/lib/field.ts';
 
 /** The first exception whose every condition matches the event, if any. */
 export function matchException(e: EcsEvent, exceptions: readonly DetectorException[]): DetectorException | undefined {

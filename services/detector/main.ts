@@ -7,8 +7,8 @@ import { connectWithRetry, createKafka, ensureTopics } from '../common/kafka.ts'
 import { createLogger } from '../common/logger.ts';
 import { createMetrics } from '../common/metrics.ts';
 import { onShutdown } from '../common/shutdown.ts';
-import { DetectionEngine, enabledDetectors } from './engine.ts';
-import { ChangelogState } from './state-store.ts';
+import { ChangelogState } from '../common/changelog-state.ts';
+import { DetectionEngine, enabledDetectors, type StateEntry } from './engine.ts';
 
 /** A detector worker: `podwatch.events` → `podwatch.alerts`, state in the changelog topic. Run several. */
 export async function main(cfg: Readonly<Config>): Promise<void> {
@@ -26,12 +26,12 @@ export async function main(cfg: Readonly<Config>): Promise<void> {
     alert: (d) => alertsTotal.inc({ detector: d }),
     suppressed: (d) => suppressedTotal.inc({ detector: d }),
   });
-  const store = new ChangelogState(kafka, t.state, logger.child({ component: 'state' }));
+  const store = new ChangelogState<StateEntry>(kafka, t.state, logger.child({ component: 'state' }), 'detector state');
   let ready: Promise<void> = Promise.resolve();
   let batches = 0;
 
   const stage = await runStage({
-    kafka, producer, logger, metrics, name: 'detector', groupId: 'podwatch-detector', topic: t.events,
+    kafka, producer, logger, metrics, name: 'detector', groupId: `${cfg.kafka.group_prefix}-detector`, topic: t.events,
     onAssign: async (partitions) => {
       ready = store.restore(partitions).then((entries) => { for (const [k, v] of entries) engine.states.set(k, v); });
       await ready;

@@ -32,7 +32,7 @@ export async function main(cfg: Readonly<Config>): Promise<void> {
   await ensureTopics(kafka, cfg.kafka, ['events', 'alerts', 'dlq']);
   const t = cfg.kafka.topics;
   const stages = await Promise.all((['events', 'alerts'] as const).map((kind) => runStage({
-    kafka, producer, logger, metrics, name: `indexer_${kind}`, groupId: `podwatch-indexer-${kind}`, topic: t[kind],
+    kafka, producer, logger, metrics, name: `indexer_${kind}`, groupId: `${cfg.kafka.group_prefix}-indexer-${kind}`, topic: t[kind],
     // Heartbeats while Elasticsearch is away keep the partitions here; nothing is fetched meanwhile.
     handle: (messages, where) => indexBatch(messages, where, kind, { client, layout: layout!, topics: t, logger, metrics, keepAlive: where.heartbeat }),
   })));

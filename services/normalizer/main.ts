@@ -20,7 +20,7 @@ export async function main(cfg: Readonly<Config>): Promise<void> {
   await ensureTopics(kafka, cfg.kafka, ['raw', 'events', 'dlq']);
   const t = cfg.kafka.topics;
   const stage = await runStage({
-    kafka, producer, logger, metrics, name: 'normalizer', groupId: 'podwatch-normalizer', topic: t.raw,
+    kafka, producer, logger, metrics, name: 'normalizer', groupId: `${cfg.kafka.group_prefix}-normalizer`, topic: t.raw,
     handle: (messages, where) => messages.map((m): Output => normalizeRaw(m, where, ctx, t, metrics)),
   });
   const ops = await startOpsServer(metrics, () => ({ ok: true, detail: { lag: stage.lag() } }), {

@@ -18,10 +18,11 @@ export function stackConfig(overrides: ConfigInput = {}, topicPrefix = uniq('t')
     ...o,
     kafka: {
       brokers: [KAFKA_BROKERS],
+      group_prefix: topicPrefix,
       ...o.kafka,
       topics: {
         raw: `${topicPrefix}.raw`, events: `${topicPrefix}.events`, alerts: `${topicPrefix}.alerts`,
-        dlq: `${topicPrefix}.dlq`, state: `${topicPrefix}.state`, retry: `${topicPrefix}.retry`,
+        dlq: `${topicPrefix}.dlq`, state: `${topicPrefix}.state`, alerter_state: `${topicPrefix}.alerter-state`, retry: `${topicPrefix}.retry`,
         notifications: `${topicPrefix}.notifications`, partitions: 3, ...o.kafka?.topics,
       },
     },
