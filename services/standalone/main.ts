@@ -2,6 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Config, SourceConfig } from '../../schemas/config.ts';
 import type { Alert } from '../../schemas/alert.ts';
+import type { DeliveryTask, Notification } from '../../schemas/notification.ts';
+import { createChannels } from '../alerter/channels/index.ts';
+import { Dispatcher, type Outcome } from '../alerter/dispatcher.ts';
+import { Grouper, type GroupState } from '../alerter/grouping.ts';
+import { Mutes } from '../alerter/mutes.ts';
+import { activeMute, route } from '../alerter/routing.ts';
 import { Collector } from '../collector/collector.ts';
 import { parseConfig } from '../common/config.ts';
 import { startOpsServer } from '../common/http.ts';
@@ -26,65 +32,153 @@ export function defaultSources(): SourceConfig[] {
   return sources;
 }
 
+interface Snapshot { states: Array<[string, StateEntry]>; alerts: string[]; groups?: Array<[string, GroupState]>; pending?: DeliveryTask[] }
+
 /**
  * The stages in-process: each record the collector reads is normalized, run through the
- * detectors and its alerts printed before the collector's checkpoint moves past it. Detector
- * state is snapshotted to disk, so a restart loses nothing and repeats no alert.
+ * detectors, and its alerts grouped and delivered (or parked for retry) before the collector's
+ * checkpoint moves past it. Detector state, alert groups and parked deliveries are snapshotted to
+ * disk (at once when a notification went out), so a restart loses nothing and repeats no alert.
  */
 class InProcessPipeline implements Sink {
-  readonly hasCapacity = true;
   readonly engine: DetectionEngine;
   private readonly ctx;
   private readonly stateFile: string;
+  private readonly deadFile: string;
   private lastSnapshot = Date.now();
   private readonly seenAlerts = new Set<string>();
+  private readonly grouper: Grouper;
+  private readonly dispatcher: Dispatcher;
+  private readonly mutes: Mutes;
+  private pending: DeliveryTask[] = [];
+  private readonly queue: Array<{ value?: string; work?: () => Promise<void>; onAck: () => void }> = [];
+  private draining = false;
+  private waiters: Array<() => void> = [];
+  private readonly retryTimer: NodeJS.Timeout;
 
   constructor(private readonly cfg: Readonly<Config>, private readonly logger: Logger, private readonly metrics: ReturnType<typeof createMetrics>) {
     this.ctx = normalizeContext(cfg.normalizer);
     this.engine = new DetectionEngine(enabledDetectors(cfg));
+    this.grouper = new Grouper(cfg.alerter.grouping);
+    this.dispatcher = new Dispatcher(createChannels(cfg.alerter), cfg.alerter.retry, logger.child({ component: 'dispatcher' }), metrics);
+    this.mutes = new Mutes(cfg.alerter, logger);
     this.stateFile = path.join(cfg.collector.checkpoint_dir, 'detector-state.json');
+    this.deadFile = path.join(cfg.collector.checkpoint_dir, 'dead-notifications.ndjson');
     try {
-      const saved = JSON.parse(fs.readFileSync(this.stateFile, 'utf8')) as { states: Array<[string, StateEntry]>; alerts: string[] };
+      const saved = JSON.parse(fs.readFileSync(this.stateFile, 'utf8')) as Snapshot;
       for (const [k, v] of saved.states) this.engine.states.set(k, v);
       for (const a of saved.alerts) this.seenAlerts.add(a);
+      for (const [k, v] of saved.groups ?? []) this.grouper.groups.set(k, v);
+      this.pending = saved.pending ?? [];
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') logger.warn({ err: (err as Error).message }, 'detector state snapshot unreadable; starting empty');
     }
+    this.retryTimer = setInterval(() => this.enqueue(() => this.retryDue()), 1000);
   }
 
-  waitForCapacity(): Promise<void> { return Promise.resolve(); }
+  get hasCapacity(): boolean { return this.queue.length < 10_000; }
+
+  waitForCapacity(): Promise<void> {
+    return this.hasCapacity ? Promise.resolve() : new Promise((r) => this.waiters.push(r));
+  }
 
   push(_key: string, value: string, onAck: () => void): void {
+    this.queue.push({ value, onAck });
+    if (!this.draining) void this.drain();
+  }
+
+  /** Timer work (retries, closing quiet groups) runs between records, never beside one. */
+  private enqueue(work: () => Promise<void>): void {
+    this.queue.push({ work, onAck: () => undefined });
+    if (!this.draining) void this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    while (this.queue.length) {
+      const item = this.queue.shift()!;
+      if (item.work) await item.work(); else await this.process(item.value!);
+      // Everything this record caused is out (or parked) before the collector may checkpoint past it.
+      item.onAck();
+      if (this.waiters.length && this.hasCapacity) for (const w of this.waiters.splice(0)) w();
+    }
+    if (this.engine.dirty.size && Date.now() - this.lastSnapshot > 1000) this.snapshot();
+    this.draining = false;
+  }
+
+  private async process(value: string): Promise<void> {
     const out = normalize(value, this.ctx);
     if (!out.ok) {
       this.metrics.counter('podwatch_normalizer_dead_letters_total', 'Records that could not be normalized', ['component']).inc({ component: out.dead.component ?? 'none' });
       this.logger.debug({ reason: out.dead.reason }, 'record not normalized');
-    } else {
-      for (const alert of this.engine.process(out.event)) this.emit(alert);
+      return;
     }
-    // Everything this record caused is out before the collector may checkpoint past it.
-    if (this.engine.dirty.size && Date.now() - this.lastSnapshot > 1000) this.snapshot();
-    onAck();
+    for (const alert of this.engine.process(out.event)) await this.emit(alert);
   }
 
-  private emit(a: Alert): void {
-    // After a crash the collector re-reads at most one batch; alerts already printed are not repeated.
+  private async emit(a: Alert): Promise<void> {
+    // After a crash the collector re-reads at most one batch; alerts already handled are not repeated.
     if (this.seenAlerts.has(a.alert.id)) return;
     this.seenAlerts.add(a.alert.id);
     if (this.seenAlerts.size > 100_000) this.seenAlerts.delete(this.seenAlerts.values().next().value!);
     this.metrics.counter('podwatch_detector_alerts_total', 'Alerts produced', ['detector']).inc({ detector: a.rule.id });
-    process.stdout.write(`[${a.alert.severity.toUpperCase()}] ${a['@timestamp']} ${a.rule.id}: ${a.alert.summary}\n`);
     this.logger.info({ alert: { id: a.alert.id, rule: a.rule.id, severity: a.alert.severity, entity: a.alert.entity } }, 'alert');
+    const channels = this.channelsFor(a);
+    if (activeMute(this.mutes.list(), a, Date.now())) return;
+    const { notifications } = this.grouper.accept(a, Date.now());
+    for (const n of notifications) await this.deliver(n, channels);
+    if (notifications.length) this.snapshot();
+  }
+
+  /** Standalone always prints to the console as well as the routed channels. */
+  private channelsFor(a: Alert): string[] {
+    return [...new Set([...route(this.cfg.alerter, a), 'console'])];
+  }
+
+  private async deliver(n: Notification, channels: readonly string[]): Promise<void> {
+    await this.settle(await this.dispatcher.deliver(n, channels));
+  }
+
+  private async settle(outcomes: Outcome[]): Promise<void> {
+    for (const o of outcomes) {
+      if (o.status === 'retry') this.pending.push(o.task);
+      if (o.status !== 'dead') continue;
+      this.logger.error({ channel: o.channel, notification: o.task.notification.id, attempts: o.task.attempt, err: o.task.last_error, file: this.deadFile }, 'gave up delivering a notification; it is kept in the dead-notifications file');
+      fs.appendFileSync(this.deadFile, `${JSON.stringify(o.task)}\n`);
+      const notice = this.dispatcher.unhealthyNotice(o.task, this.cfg.alerter.grouping.realert_ms);
+      if (notice) await this.deliver(notice.notification, notice.channels);
+    }
+  }
+
+  private async retryDue(): Promise<void> {
+    const now = Date.now();
+    const due = this.pending.filter((t) => Date.parse(t.next_at) <= now);
+    const summaries = this.grouper.sweep(now);
+    if (!due.length && !summaries.length) return;
+    this.pending = this.pending.filter((t) => Date.parse(t.next_at) > now);
+    for (const t of due) await this.settle([await this.dispatcher.attempt({ ...t, attempt: t.attempt + 1 })]);
+    for (const n of summaries) if (n.alert) await this.deliver(n, this.channelsFor(n.alert));
+    this.snapshot();
   }
 
   snapshot(): void {
     this.engine.expire();
     fs.mkdirSync(path.dirname(this.stateFile), { recursive: true });
     const tmp = `${this.stateFile}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify({ states: [...this.engine.states], alerts: [...this.seenAlerts] }));
+    const snap: Snapshot = { states: [...this.engine.states], alerts: [...this.seenAlerts], groups: [...this.grouper.groups], pending: this.pending };
+    fs.writeFileSync(tmp, JSON.stringify(snap));
     fs.renameSync(tmp, this.stateFile);
     this.engine.dirty.clear();
     this.lastSnapshot = Date.now();
+  }
+
+  close(): void {
+    clearInterval(this.retryTimer);
+    for (const c of this.dispatcher.channels.values()) c.close?.();
+  }
+
+  idle(): Promise<void> {
+    return new Promise((resolve) => { const check = () => (this.draining ? setTimeout(check, 20) : resolve()); check(); });
   }
 }
 
@@ -105,10 +199,12 @@ export async function main(loaded: Readonly<Config>): Promise<void> {
     });
   const watching = cfg.collector.sources.map((s) => (s.type === 'file' ? `${s.name}: ${s.paths.join(', ')}` : `${s.name}: journald ${s.matches.join(' + ')}`));
   logger.info({ sources: watching, detectors: enabledDetectors(cfg).map((d) => d.detector.meta.id), checkpoints: cfg.collector.checkpoint_dir, metricsPort: ops.port }, 'standalone Podwatch started');
-  process.stderr.write(`Podwatch (standalone) is watching:\n${watching.map((w) => `  - ${w}`).join('\n')}\nAlerts are printed here; metrics on http://${cfg.collector.http.host}:${ops.port}/metrics\n`);
+  process.stderr.write(`Podwatch (standalone) is watching:\n${watching.map((w) => `  - ${w}`).join('\n')}\nAlerts are printed here${cfg.alerter.channels.length ? ` and sent to ${cfg.alerter.channels.map((c) => c.name).join(', ')}` : ''}; metrics on http://${cfg.collector.http.host}:${ops.port}/metrics\n`);
   onShutdown(logger, async () => {
     await collector.stop();
     collector.close();
+    await pipeline.idle();
+    pipeline.close();
     pipeline.snapshot();
     await ops.close();
   });
