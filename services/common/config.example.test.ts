@@ -12,4 +12,6 @@ test('the committed example configuration is valid', () => {
   assert.equal(cfg.normalizer.identity.table[0]?.user, 'ci-bot');
   assert.equal(cfg.detectors['container-exec']?.exceptions[0]?.match.length, 2);
   assert.ok(enabledDetectors(cfg).length >= 8, 'the detector parameters in the example are valid');
+  assert.deepEqual(cfg.alerter.channels.map((c) => c.name), ['soc-mail', 'siem', 'soc-slack']);
+  assert.equal(cfg.alerter.routes.length, 3);
 });

@@ -56,3 +56,10 @@ test('invalid YAML and a missing file are reported as configuration errors', () 
   assert.throws(() => loadConfig(['--config', tmpFile('bad.yaml', 'kafka: [unclosed')], {}), (e: Error) => e instanceof ConfigError && /not valid YAML/.test(e.message));
   assert.throws(() => loadConfig([], { PODWATCH_CONFIG: '/nonexistent.yaml' }), /cannot read config file \/nonexistent\.yaml \(ENOENT\)/);
 });
+
+test('alerter: a route to an unknown channel, email without smtp and a duplicate name are named', () => {
+  assert.throws(() => parseConfig({ alerter: { routes: [{ channels: ['pager'] }] } }), (e: unknown) => e instanceof ConfigError && /alerter\.routes\[0\]\.channels\[0\]/.test(e.message) && /no channel named pager/.test(e.message));
+  assert.throws(() => parseConfig({ alerter: { channels: [{ type: 'email', name: 'm', to: ['a@example.org'] }] } }), (e: unknown) => e instanceof ConfigError && /alerter\.smtp/.test(e.message));
+  assert.throws(() => parseConfig({ alerter: { channels: [{ type: 'webhook', name: 'h', url: 'http://a/' }, { type: 'webhook', name: 'h', url: 'http://b/' }] } }), (e: unknown) => e instanceof ConfigError && /used twice/.test(e.message));
+  assert.throws(() => parseConfig({ alerter: { channels: [{ type: 'webhook', name: 'h', url: 'http://a/', secret: 'short' }] } }), (e: unknown) => e instanceof ConfigError && /alerter\.channels\[0\]\.secret/.test(e.message));
+});
