@@ -238,6 +238,70 @@ export const AlerterConfig = z.strictObject({
   http: HttpConfig.default({ host: '127.0.0.1', port: 9468 }),
 });
 
+const CronExpr = z.string().regex(/^\S+( \S+){4,5}$/, 'a cron expression such as "0 8 * * 1"');
+const JobChannels = z.array(Name).min(1).optional();
+
+export const PostureEndpoint = z.strictObject({
+  name: Name,
+  host: z.string().min(1),
+  /** The TLS port of the API (the proxy). */
+  port: Port,
+  /** Ports where the API must NOT answer plain HTTP (default: the TLS port itself). */
+  plaintext_ports: z.array(Port).optional(),
+  /** Path requested to see whether the API answers (Podman's ping). */
+  path: z.string().startsWith('/').default('/_ping'),
+  /** CA that should have issued the server certificate; without it the chain is only reported. */
+  ca_file: z.string().optional(),
+  servername: z.string().optional(),
+  expect: z.strictObject({
+    plaintext: z.boolean().default(false),
+    min_tls_version: z.enum(['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+    client_cert_required: z.boolean().default(true),
+    cert_min_days: z.number().int().nonnegative().default(14),
+    weak_ciphers: z.boolean().default(false),
+  }).prefault({}),
+});
+
+export const HeartbeatSource = z.strictObject({
+  name: Name,
+  /** Event fields that pick this source's events, e.g. `{ event.dataset: nginx.access, host.name: web1 }`. */
+  match: z.record(z.string().regex(/^[a-z_@][a-z0-9_.@]*$/), z.string()).refine((m) => Object.keys(m).length > 0, 'give at least one field'),
+  /** Alert when nothing arrived for longer than this. */
+  max_silence_ms: Duration,
+});
+
+export const SchedulerConfig = z.strictObject({
+  /** IANA zone the schedules are read in. */
+  timezone: z.string().default('UTC'),
+  access_review: z.strictObject({
+    enabled: z.boolean().default(true),
+    schedule: CronExpr.default('0 7 * * 1'),
+    period_days: z.number().int().positive().default(7),
+    /** Identities not seen for this many days (but seen within `lookback_days`) are dormant. */
+    dormant_days: z.number().int().positive().default(30),
+    lookback_days: z.number().int().positive().default(180),
+    cert_expiry_days: z.number().int().positive().default(30),
+    channels: JobChannels,
+  }).prefault({}),
+  heartbeat: z.strictObject({
+    enabled: z.boolean().default(true),
+    schedule: CronExpr.default('* * * * *'),
+    sources: z.array(HeartbeatSource).default([]),
+    /** Every collector host seen within `hosts_lookback_days` must send at least this often (0: off). */
+    host_max_silence_ms: z.number().int().nonnegative().default(3_600_000),
+    hosts_lookback_days: z.number().int().positive().default(7),
+    /** Consumer lag above this that does not shrink between two runs is a stalled stage (0: off). */
+    max_consumer_lag: z.number().int().nonnegative().default(10_000),
+  }).prefault({}),
+  posture: z.strictObject({
+    enabled: z.boolean().default(true),
+    schedule: CronExpr.default('17 * * * *'),
+    endpoints: z.array(PostureEndpoint).default([]),
+    timeout_ms: Duration.default(5_000),
+  }).prefault({}),
+  http: HttpConfig.default({ host: '127.0.0.1', port: 9469 }),
+});
+
 export const Config = z.strictObject({
   host: z.strictObject({ name: z.string().min(1).optional() }).prefault({}),
   log: z.strictObject({
@@ -257,6 +321,7 @@ export const Config = z.strictObject({
   /** The detector worker itself (the detectors are configured under `detectors`). */
   detector: z.strictObject({ http: HttpConfig.default({ host: '127.0.0.1', port: 9466 }) }).prefault({}),
   alerter: AlerterConfig.prefault({}),
+  scheduler: SchedulerConfig.prefault({}),
 }).superRefine((c, ctx) => {
   const names = new Set(['console', ...c.alerter.channels.map((ch) => ch.name)]);
   c.alerter.channels.forEach((ch, i) => {
@@ -270,6 +335,7 @@ export const Config = z.strictObject({
   });
   c.alerter.routes.forEach((r, i) => check(r.channels, ['alerter', 'routes', i, 'channels']));
   check(c.alerter.default_channels, ['alerter', 'default_channels']);
+  if (c.scheduler.access_review.channels) check(c.scheduler.access_review.channels, ['scheduler', 'access_review', 'channels']);
 });
 
 export type Config = z.infer<typeof Config>;
@@ -287,3 +353,6 @@ export type AlerterConfig = z.infer<typeof AlerterConfig>;
 export type ChannelConfig = z.infer<typeof ChannelConfig>;
 export type SmtpConfig = z.infer<typeof SmtpConfig>;
 export type AlertMatch = z.infer<typeof AlertMatch>;
+export type SchedulerConfig = z.infer<typeof SchedulerConfig>;
+export type PostureEndpoint = z.infer<typeof PostureEndpoint>;
+export type HeartbeatSource = z.infer<typeof HeartbeatSource>;

@@ -10,8 +10,8 @@ import { Alert, Entity } from './alert.ts';
 export const Notification = z.strictObject({
   version: z.literal(1).default(1),
   id: z.string().regex(/^[0-9a-f]{32}$/),
-  /** `alert`: a group opened; `repeat`: still active after `realert`; `summary`: the group closed; `test`; `channel-unhealthy`. */
-  kind: z.enum(['alert', 'repeat', 'summary', 'test', 'channel-unhealthy']),
+  /** `alert`: a group opened; `repeat`: still active after `realert`; `summary`: the group closed; `test`; `channel-unhealthy`; `report` (access review). */
+  kind: z.enum(['alert', 'repeat', 'summary', 'test', 'channel-unhealthy', 'report']),
   '@timestamp': Timestamp,
   severity: Severity,
   title: z.string().min(1),
@@ -30,6 +30,11 @@ export const Notification = z.strictObject({
   }),
   /** The group's latest alert, with up to five evidence events. */
   alert: Alert.optional(),
+  /** A scheduled report (the access review) as tables; `data` is the full report document. */
+  report: z.strictObject({
+    sections: z.array(z.strictObject({ title: z.string(), header: z.array(z.string()), rows: z.array(z.array(z.string())) })),
+    data: z.record(z.string(), z.unknown()),
+  }).optional(),
 });
 export type Notification = z.infer<typeof Notification>;
 

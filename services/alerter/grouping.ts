@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import type { Alert } from '../../schemas/alert.ts';
 import type { AlerterConfig } from '../../schemas/config.ts';
 import type { Severity } from '../../schemas/common.ts';
 import type { Notification } from '../../schemas/notification.ts';
 import { fieldValue } from '../../detectors/lib/field.ts';
+import { notificationId } from '../common/channels/channel.ts';
 
 /** One open alert group: what was notified, and up to which input offset it already counts. */
 export interface GroupState {
@@ -33,10 +33,6 @@ export function groupKey(a: Alert, by: readonly string[]): string {
     const v = fieldValue(a, f);
     return v === undefined || v === null ? '' : String(v);
   }).join('\u001f');
-}
-
-export function notificationId(...parts: string[]): string {
-  return createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 32);
 }
 
 function notify(g: GroupState, kind: 'alert' | 'repeat' | 'summary', sinceLast: number): Notification {

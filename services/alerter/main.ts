@@ -7,8 +7,8 @@ import { connectWithRetry, createKafka, ensureTopics } from '../common/kafka.ts'
 import { createLogger } from '../common/logger.ts';
 import { createMetrics } from '../common/metrics.ts';
 import { onShutdown } from '../common/shutdown.ts';
-import { createChannels } from './channels/index.ts';
-import { Dispatcher } from './dispatcher.ts';
+import { createChannels } from '../common/channels/index.ts';
+import { Dispatcher } from '../common/dispatcher.ts';
 import { Grouper, type GroupState } from './grouping.ts';
 import { Mutes } from './mutes.ts';
 import { AlerterStage } from './stage.ts';

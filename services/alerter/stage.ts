@@ -2,12 +2,11 @@ import type { KafkaMessage } from 'kafkajs';
 import { z } from 'zod';
 import { Alert } from '../../schemas/alert.ts';
 import type { Config } from '../../schemas/config.ts';
-import type { DeadLetter } from '../../schemas/dead-letter.ts';
 import { DeliveryTask, type Notification } from '../../schemas/notification.ts';
 import { deadLetterOutput, type Output } from '../common/kafka-stage.ts';
 import type { Logger } from '../common/logger.ts';
 import type { Metrics } from '../common/metrics.ts';
-import type { Dispatcher, Outcome } from './dispatcher.ts';
+import { deadLetterFor, type Dispatcher, type Outcome } from '../common/dispatcher.ts';
 import type { Grouper } from './grouping.ts';
 import type { Mutes } from './mutes.ts';
 import { activeMute, route } from './routing.ts';
@@ -124,12 +123,7 @@ export class AlerterStage {
       if (o.status === 'retry') out.push({ topic: t.retry, key: o.channel, value: JSON.stringify(o.task) });
       if (o.status !== 'dead') continue;
       this.logger.error({ channel: o.channel, notification: o.task.notification.id, attempts: o.task.attempt, err: o.task.last_error }, 'gave up delivering a notification; it is in the dead-letter topic');
-      const letter: DeadLetter = {
-        '@timestamp': new Date().toISOString(), stage: 'alerter', component: o.channel,
-        reason: `delivery to ${o.channel} failed ${o.task.attempt} times since ${o.task.first_failed_at}: ${o.task.last_error}`,
-        issues: [], original: JSON.stringify(o.task), original_encoding: 'utf8',
-      };
-      out.push({ topic: t.dlq, key: o.task.notification.id, value: JSON.stringify(letter) });
+      out.push({ topic: t.dlq, key: o.task.notification.id, value: JSON.stringify(deadLetterFor(o.task)) });
       const notice = this.dispatcher.unhealthyNotice(o.task, this.cfg.alerter.grouping.realert_ms);
       if (notice) out.push(...await this.settle(await this.dispatcher.deliver(notice.notification, notice.channels)));
     }

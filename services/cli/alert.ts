@@ -3,8 +3,8 @@ import YAML from 'yaml';
 import type { Config } from '../../schemas/config.ts';
 import type { Notification } from '../../schemas/notification.ts';
 import { UserError } from '../common/errors.ts';
-import { createChannels } from '../alerter/channels/index.ts';
-import { notificationId } from '../alerter/grouping.ts';
+import { createChannels } from '../common/channels/index.ts';
+import { notificationId } from '../common/channels/channel.ts';
 import { readMutesFile } from '../alerter/mutes.ts';
 
 /** `podwatch alert test --channel NAME`: one test notification, sent now; exit 1 if it was not accepted. */

@@ -6,7 +6,7 @@ const USAGE = `usage: podwatch <command> [options]
 
 commands:
   run --standalone     the whole pipeline in one process (collect, normalize, detect, print alerts)
-  run <service>        run one service: collector, normalizer, detector, alerter, indexer
+  run <service>        run one service: collector, normalizer, detector, alerter, indexer, scheduler
   normalize [FILE|-]   parse raw log lines (or journalctl -o json lines) into events, offline
       --format NAME      auto (default) or a parser name: nginx-json, nginx-combined, nginx-error,
                          haproxy, caddy, traefik, podman-api, podman-event, journald
@@ -18,6 +18,8 @@ commands:
       --since T --until T  time range: 1h, 30m, 7d or an ISO timestamp
       --fields a,b       table columns   --json  NDJSON instead of a table   --limit N (50)
   alerts               recent alerts (--since, --json, --limit as for search; --open: still active, last seen within 1 h)
+  review               the access review for a period, from the indexed events
+      --since 7d         period start (default 7d); --json  the report as JSON; --send  deliver it too
   alert test --channel NAME   send a test notification to one channel now
   alert mute --rule ID|--entity VALUE --for 2h --by WHO --reason WHY
                        silence matching alerts (appends to alerter.mutes_file)
@@ -35,6 +37,7 @@ const SERVICES: Record<string, () => Promise<{ main: Main }>> = {
   detector: () => import('../detector/main.ts'),
   alerter: () => import('../alerter/main.ts'),
   indexer: () => import('../indexer/main.ts'),
+  scheduler: () => import('../scheduler/main.ts'),
   standalone: () => import('../standalone/main.ts'),
 };
 
@@ -44,7 +47,7 @@ async function run(argv: string[]): Promise<void> {
     options: {
       config: { type: 'string', short: 'c' }, standalone: { type: 'boolean' }, format: { type: 'string' }, source: { type: 'string' }, dlq: { type: 'string' }, detector: { type: 'string' },
       since: { type: 'string' }, until: { type: 'string' }, fields: { type: 'string' }, json: { type: 'boolean' }, limit: { type: 'string' }, open: { type: 'boolean' },
-      channel: { type: 'string' }, rule: { type: 'string' }, entity: { type: 'string' }, for: { type: 'string' }, by: { type: 'string' }, reason: { type: 'string' },
+      channel: { type: 'string' }, rule: { type: 'string' }, entity: { type: 'string' }, for: { type: 'string' }, by: { type: 'string' }, reason: { type: 'string' }, send: { type: 'boolean' },
     },
   });
   const [command, ...rest] = positionals;
@@ -83,6 +86,13 @@ async function run(argv: string[]): Promise<void> {
         since: v.since as string | undefined, until: v.until as string | undefined, fields: v.fields as string | undefined,
         json: Boolean(v.json), limit: v.limit as string | undefined, open: Boolean(v.open),
       });
+      return;
+    }
+    case 'review': {
+      const cfg = loadConfig(argv);
+      const { reviewCommand } = await import('./review.ts');
+      const v = values as Record<string, string | boolean | undefined>;
+      await reviewCommand(cfg, { since: (v.since as string | undefined) ?? '7d', json: Boolean(v.json), send: Boolean(v.send) });
       return;
     }
     case 'alert': {

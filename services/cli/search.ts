@@ -1,6 +1,6 @@
 import type { Config } from '../../schemas/config.ts';
 import { fieldValue } from '../../detectors/lib/field.ts';
-import { createElasticsearch } from '../common/elasticsearch.ts';
+import { createElasticsearch, searchTargets } from '../common/elasticsearch.ts';
 import { UserError } from '../common/errors.ts';
 
 export interface SearchArgs { query: string; since?: string; until?: string; fields?: string; json?: boolean; limit?: string; alerts?: boolean; open?: boolean }
@@ -34,7 +34,7 @@ export async function searchCommand(cfg: Readonly<Config>, a: SearchArgs): Promi
   const limit = a.limit === undefined ? 50 : Number(a.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new UserError('--limit takes a whole number from 1 to 10000');
   const ns = cfg.elasticsearch.namespace;
-  const index = a.alerts ? `podwatch-alerts-${ns}-*,logs-podwatch.alerts-${ns}` : `podwatch-events-${ns}-*,podwatch-alerts-${ns}-*,logs-podwatch.events-${ns},logs-podwatch.alerts-${ns}`;
+  const index = searchTargets(ns, a.alerts ? ['alerts'] : ['events', 'alerts']);
   const filter: unknown[] = [];
   if (a.since || a.until) filter.push({ range: { '@timestamp': { ...(a.since ? { gte: parseTime(a.since) } : {}), ...(a.until ? { lte: parseTime(a.until) } : {}) } } });
   if (a.open) filter.push({ range: { 'alert.last_seen': { gte: parseTime(OPEN_WINDOW) } } });

@@ -40,3 +40,8 @@ export async function createOnce(client: Client, index: string, id: string, docu
     throw err;
   }
 }
+
+/** The indices (or data streams) holding one namespace's documents of the given kinds, for searching. */
+export function searchTargets(namespace: string, kinds: ReadonlyArray<'events' | 'alerts' | 'jobs' | 'reviews'>): string {
+  return kinds.flatMap((k) => [`podwatch-${k}-${namespace}-*`, `logs-podwatch.${k}-${namespace}`]).join(',');
+}

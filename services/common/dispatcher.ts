@@ -1,10 +1,10 @@
 import type { AlerterConfig } from '../../schemas/config.ts';
+import type { DeadLetter } from '../../schemas/dead-letter.ts';
 import type { DeliveryTask, Notification } from '../../schemas/notification.ts';
-import { errorMessage } from '../common/errors.ts';
-import type { Logger } from '../common/logger.ts';
-import type { Metrics } from '../common/metrics.ts';
-import { DeliveryError, type Channel } from './channels/channel.ts';
-import { notificationId } from './grouping.ts';
+import { errorMessage } from './errors.ts';
+import type { Logger } from './logger.ts';
+import type { Metrics } from './metrics.ts';
+import { DeliveryError, notificationId, type Channel } from './channels/channel.ts';
 
 export type Outcome =
   | { channel: string; status: 'sent' }
@@ -104,4 +104,13 @@ export class Dispatcher {
       },
     };
   }
+}
+
+/** The dead letter for a delivery that was given up: the reason, and the task whole. */
+export function deadLetterFor(task: DeliveryTask): DeadLetter {
+  return {
+    '@timestamp': new Date().toISOString(), stage: 'alerter', component: task.channel,
+    reason: `delivery to ${task.channel} failed ${task.attempt} times since ${task.first_failed_at}: ${task.last_error}`,
+    issues: [], original: JSON.stringify(task), original_encoding: 'utf8',
+  };
 }

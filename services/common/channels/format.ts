@@ -60,6 +60,11 @@ export function renderText(n: Notification): string {
   const lines = [oneLine(n.summary), '', ...facts(n).map(([k, v]) => `${k.padEnd(width)}  ${oneLine(v)}`)];
   const ev = evidence(n);
   if (ev.length) lines.push('', 'Evidence:', ...ev.map((l) => `  ${oneLine(l)}`));
+  for (const sec of n.report?.sections ?? []) {
+    lines.push('', `${oneLine(sec.title)}:`);
+    if (!sec.rows.length) lines.push('  (none)');
+    for (const row of sec.rows) lines.push(`  ${row.map((c, i) => `${sec.header[i] ? `${oneLine(sec.header[i])}=` : ''}${oneLine(c)}`).join('  ')}`);
+  }
   lines.push('', `Sent by Podwatch (${n.kind}).`);
   return `${lines.join('\n')}\n`;
 }
@@ -69,5 +74,8 @@ export function renderHtml(n: Notification): string {
   const ev = evidence(n);
   return `<!doctype html><html><body><h2>${escapeHtml(n.title)}</h2><p>${escapeHtml(n.summary)}</p><table>${rows}</table>`
     + (ev.length ? `<h3>Evidence</h3><ul>${ev.map((l) => `<li><code>${escapeHtml(l)}</code></li>`).join('')}</ul>` : '')
+    + (n.report?.sections ?? []).map((sec) => `<h3>${escapeHtml(sec.title)}</h3>` + (sec.rows.length
+      ? `<table border="1" cellpadding="3"><tr>${sec.header.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr>${sec.rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('')}</table>`
+      : '<p>(none)</p>')).join('')
     + `<p><small>Sent by Podwatch (${escapeHtml(n.kind)}).</small></p></body></html>`;
 }

@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import type { Notification } from '../../../schemas/notification.ts';
-import { PodwatchError } from '../../common/errors.ts';
+import { PodwatchError } from '../errors.ts';
 
 /** A place notifications go. `send` resolves once the receiver accepted it, or throws a DeliveryError. */
 export interface Channel {
@@ -15,4 +16,9 @@ export class DeliveryError extends PodwatchError {
     super(retriable ? 'E_DELIVERY_RETRY' : 'E_DELIVERY_PERMANENT', message, { retriable, cause });
     this.name = 'DeliveryError';
   }
+}
+
+/** A notification id: 32 hex characters derived from what makes the notification unique. */
+export function notificationId(...parts: string[]): string {
+  return createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 32);
 }

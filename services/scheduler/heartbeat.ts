@@ -1,0 +1,108 @@
+import type { Admin } from 'kafkajs';
+import type { Alert } from '../../schemas/alert.ts';
+import type { SchedulerConfig } from '../../schemas/config.ts';
+import type { Client } from '../common/elasticsearch.ts';
+import { searchTargets } from '../common/elasticsearch.ts';
+import { jobAlert } from './findings.ts';
+
+const DAY = 86_400_000;
+
+export interface SourceStatus { name: string; kind: 'source' | 'host'; last_seen?: string; silent_ms?: number; max_silence_ms: number; silent: boolean }
+export interface LagStatus { group: string; topic: string; lag: number; previous?: number; stalled: boolean }
+
+const human = (ms: number) => (ms >= 2 * 3_600_000 ? `${Math.round(ms / 3_600_000)} h` : ms >= 120_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`);
+
+/** When each configured source and each collector host last delivered an event to the index. */
+export async function sourceStatus(es: Client, ns: string, cfg: SchedulerConfig['heartbeat'], nowMs: number): Promise<SourceStatus[]> {
+  const index = searchTargets(ns, ['events']);
+  const since = new Date(nowMs - cfg.hosts_lookback_days * DAY).toISOString();
+  const out: SourceStatus[] = [];
+  const searches: object[] = [];
+  for (const s of cfg.sources) {
+    searches.push({ index }, { size: 0, query: { bool: { filter: [{ range: { '@timestamp': { gte: since } } }, ...Object.entries(s.match).map(([f, v]) => ({ term: { [f]: v } }))] } }, aggs: { last: { max: { field: '@timestamp' } } } });
+  }
+  if (cfg.host_max_silence_ms > 0) {
+    searches.push({ index }, { size: 0, query: { range: { '@timestamp': { gte: since } } }, aggs: { hosts: { terms: { field: 'host.name', size: 1000 }, aggs: { last: { max: { field: '@timestamp' } } } } } });
+  }
+  if (!searches.length) return out;
+  const { body } = await es.msearch({ body: searches, ignore_unavailable: true, allow_no_indices: true } as never);
+  const responses = body.responses as Array<{ error?: { reason?: string }; aggregations?: any }>;
+  const status = (name: string, kind: SourceStatus['kind'], last: number | null | undefined, max: number): SourceStatus => {
+    const silent = last === null || last === undefined ? undefined : nowMs - last;
+    return { name, kind, ...(silent === undefined ? {} : { last_seen: new Date(last!).toISOString(), silent_ms: silent }), max_silence_ms: max, silent: silent === undefined || silent > max };
+  };
+  cfg.sources.forEach((s, i) => {
+    const r = responses[i]!;
+    if (r.error) throw new Error(`heartbeat query for ${s.name} failed: ${r.error.reason}`);
+    out.push(status(s.name, 'source', r.aggregations?.last?.value, s.max_silence_ms));
+  });
+  if (cfg.host_max_silence_ms > 0) {
+    const r = responses[cfg.sources.length]!;
+    for (const b of (r.aggregations?.hosts?.buckets ?? []) as Array<{ key: string; last: { value: number } }>) out.push(status(`host ${b.key}`, 'host', b.last.value, cfg.host_max_silence_ms));
+  }
+  return out;
+}
+
+/** Lag of each Podwatch consumer group on its input topic (groups that never committed are left out). */
+export async function consumerLag(admin: Admin, groups: Array<{ group: string; topic: string }>): Promise<Array<{ group: string; topic: string; lag: number }>> {
+  const out: Array<{ group: string; topic: string; lag: number }> = [];
+  const existing = new Set(await admin.listTopics());
+  for (const { group, topic } of groups) {
+    if (!existing.has(topic)) continue;
+    const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+    const ends = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, BigInt(o.high)]));
+    const parts = committed?.partitions.filter((p) => p.offset !== '-1') ?? [];
+    if (!parts.length) continue;
+    const lag = parts.reduce((sum, p) => sum + Number((ends.get(p.partition) ?? 0n) - BigInt(p.offset)), 0);
+    out.push({ group, topic, lag });
+  }
+  return out;
+}
+
+/**
+ * The dead-man's switch: one `source-silent` alert when a source goes quiet past its interval,
+ * one `source-resumed` when it comes back, one `pipeline-stalled` while a stage's lag is above
+ * the limit and not shrinking. `silentSince` carries the episodes from run to run.
+ */
+export class Heartbeat {
+  readonly silentSince = new Map<string, number>();
+  private readonly lastLag = new Map<string, number>();
+
+  constructor(private readonly cfg: SchedulerConfig['heartbeat']) {}
+
+  evaluate(sources: SourceStatus[], lags: Array<{ group: string; topic: string; lag: number }>, nowMs: number, runId: string): { alerts: Alert[]; lag: LagStatus[] } {
+    const alerts: Alert[] = [];
+    for (const s of sources) {
+      const since = this.silentSince.get(s.name);
+      const lastMs = s.last_seen ? Date.parse(s.last_seen) : undefined;
+      if (s.silent && since === undefined) {
+        this.silentSince.set(s.name, lastMs ?? nowMs);
+        alerts.push(jobAlert({
+          rule: 'source-silent', entity: { type: 'source', value: s.name }, atMs: nowMs, runId, occasion: String(lastMs ?? 'never'), firstSeenMs: lastMs ?? nowMs,
+          summary: s.last_seen ? `No events from ${s.name} for ${human(s.silent_ms!)} (last at ${s.last_seen}; expected at least every ${human(s.max_silence_ms)})` : `No events from ${s.name} at all within the lookback (expected at least every ${human(s.max_silence_ms)})`,
+        }));
+      } else if (!s.silent && since !== undefined) {
+        this.silentSince.delete(s.name);
+        alerts.push(jobAlert({
+          rule: 'source-resumed', entity: { type: 'source', value: s.name }, atMs: nowMs, runId, occasion: String(since), firstSeenMs: since,
+          summary: `Events from ${s.name} arrive again (silent from ${new Date(since).toISOString()} to ${s.last_seen})`,
+        }));
+      }
+    }
+    const lag: LagStatus[] = [];
+    for (const l of lags) {
+      const previous = this.lastLag.get(l.group);
+      this.lastLag.set(l.group, l.lag);
+      const stalled = this.cfg.max_consumer_lag > 0 && l.lag > this.cfg.max_consumer_lag && previous !== undefined && l.lag >= previous;
+      lag.push({ ...l, ...(previous === undefined ? {} : { previous }), stalled });
+      if (stalled) {
+        alerts.push(jobAlert({
+          rule: 'pipeline-stalled', entity: { type: 'source', value: `consumer group ${l.group}` }, atMs: nowMs, runId, occasion: runId,
+          summary: `Consumer group ${l.group} is ${l.lag} messages behind on ${l.topic} and not catching up (was ${previous})`,
+        }));
+      }
+    }
+    return { alerts, lag };
+  }
+}
+

@@ -1,0 +1,114 @@
+import cron from 'node-cron';
+import type { Alert } from '../../schemas/alert.ts';
+import type { Config } from '../../schemas/config.ts';
+import { createChannels } from '../common/channels/index.ts';
+import { ConfigError } from '../common/config.ts';
+import { Dispatcher, deadLetterFor } from '../common/dispatcher.ts';
+import { createElasticsearch, type Client } from '../common/elasticsearch.ts';
+import { startOpsServer } from '../common/http.ts';
+import { sendInOrder, type Output } from '../common/kafka-stage.ts';
+import { connectWithRetry, createKafka, ensureTopics } from '../common/kafka.ts';
+import { createLogger } from '../common/logger.ts';
+import { createMetrics } from '../common/metrics.ts';
+import { onShutdown } from '../common/shutdown.ts';
+import { Heartbeat, consumerLag, sourceStatus } from './heartbeat.ts';
+import { JobRunner, type JobResult } from './jobs.ts';
+import { assess, observe } from './posture.ts';
+import { accessReview, reviewNotification } from './review.ts';
+import { jobAlert } from './findings.ts';
+
+/** Fails at startup, naming the field, when a schedule or time zone is not one node-cron accepts. */
+export function checkSchedules(cfg: Readonly<Config>): void {
+  const s = cfg.scheduler;
+  for (const job of ['access_review', 'heartbeat', 'posture'] as const) {
+    if (!cron.validate(s[job].schedule)) throw new ConfigError(`scheduler.${job}.schedule: '${s[job].schedule}' is not a cron expression`);
+  }
+  try { new Intl.DateTimeFormat('en', { timeZone: s.timezone }); } catch {
+    throw new ConfigError(`scheduler.timezone: '${s.timezone}' is not an IANA time zone`);
+  }
+  if (!cfg.elasticsearch && (s.access_review.enabled || s.heartbeat.enabled)) {
+    throw new ConfigError('scheduler: the access review and the heartbeat read the indexed events; set elasticsearch.url (or PODWATCH_ES_URL) or disable them');
+  }
+}
+
+const month = (iso: string) => iso.slice(0, 7).replace('-', '.');
+
+/**
+ * The scheduler: access reviews, source heartbeats and API posture checks on node-cron. Findings
+ * become alerts on `podwatch.alerts` (so the alerter groups, routes and delivers them and the
+ * indexer stores them); reviews go to their channels directly; every run is a document.
+ */
+export async function main(cfg: Readonly<Config>): Promise<void> {
+  checkSchedules(cfg);
+  const logger = createLogger('scheduler', cfg.log.level);
+  const metrics = createMetrics('scheduler');
+  const s = cfg.scheduler;
+  const t = cfg.kafka.topics;
+  const es: Client | undefined = cfg.elasticsearch ? createElasticsearch(cfg.elasticsearch) : undefined;
+  const ns = cfg.elasticsearch?.namespace ?? 'default';
+  const kafka = createKafka(cfg.kafka, logger, '-scheduler');
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await connectWithRetry(producer, logger, 'producer');
+  await ensureTopics(kafka, cfg.kafka, ['alerts', 'retry', 'dlq']);
+  const admin = kafka.admin();
+  await connectWithRetry(admin, logger, 'admin');
+  const channels = createChannels(cfg.alerter);
+  const dispatcher = new Dispatcher(channels, cfg.alerter.retry, logger.child({ component: 'dispatcher' }), metrics);
+
+  const record = async (r: JobResult) => {
+    logger.info({ job: r.job, outcome: r.outcome, findings: r.findings.length, ms: r.duration_ms }, r.summary);
+    if (es) await es.index({ index: `podwatch-jobs-${ns}-${month(r.started)}`, id: r.run_id, body: r, op_type: 'create' });
+  };
+  const raise = (alerts: Alert[]) => sendInOrder(producer, alerts.map((a): Output => ({ topic: t.alerts, key: a.alert.entity.value, value: JSON.stringify(a) })));
+  const runner = new JobRunner(s.timezone, logger, metrics, record);
+
+  const review = async () => {
+    const r = await accessReview(es!, ns, s.access_review, Date.now());
+    await es!.index({ index: `podwatch-reviews-${ns}`, id: r.id, body: r });
+    const n = reviewNotification(r, cfg.host.name!);
+    // Failed deliveries wait in the alerter's retry topic like any notification.
+    const outcomes = await dispatcher.deliver(n, s.access_review.channels ?? cfg.alerter.default_channels);
+    await sendInOrder(producer, outcomes.flatMap((o) => (o.status === 'sent' ? [] : [{ topic: o.status === 'retry' ? t.retry : t.dlq, key: o.channel, value: JSON.stringify(o.status === 'retry' ? o.task : deadLetterFor(o.task)) }])));
+    return { summary: n.summary, findings: [...r.new_identities.map((i) => ({ new_identity: i })), ...r.dormant_identities.map((d) => ({ dormant: d.name })), ...r.expiring_certificates.map((c) => ({ expiring: c.subject }))] };
+  };
+  const heartbeat = new Heartbeat(s.heartbeat);
+  const lagGroups = [
+    { group: `${cfg.kafka.group_prefix}-normalizer`, topic: t.raw }, { group: `${cfg.kafka.group_prefix}-detector`, topic: t.events },
+    { group: `${cfg.kafka.group_prefix}-indexer-events`, topic: t.events }, { group: `${cfg.kafka.group_prefix}-alerter`, topic: t.alerts },
+  ];
+  const beat = async (runId: string) => {
+    const now = Date.now();
+    const [sources, lags] = await Promise.all([sourceStatus(es!, ns, s.heartbeat, now), consumerLag(admin, lagGroups)]);
+    const { alerts, lag } = heartbeat.evaluate(sources, lags, now, runId);
+    await raise(alerts);
+    const silent = sources.filter((x) => x.silent).map((x) => x.name);
+    return { summary: `${sources.length} sources, ${silent.length} silent${silent.length ? ` (${silent.join(', ')})` : ''}; ${lag.filter((l) => l.stalled).length} stalled stages`, findings: [...sources.filter((x) => x.silent), ...lag.filter((l) => l.stalled)] };
+  };
+  const posture = async (runId: string) => {
+    const findings: unknown[] = [];
+    for (const ep of s.posture.endpoints) {
+      const o = await observe(ep, s.posture.timeout_ms);
+      const f = assess(ep, o);
+      findings.push(...f.map((x) => ({ endpoint: ep.name, ...x, observation: o })));
+      if (f.length) {
+        const worst = f.some((x) => x.severity === 'critical') ? 'critical' : f.some((x) => x.severity === 'high') ? 'high' : 'medium';
+        await raise([jobAlert({ rule: 'api-posture', entity: { type: 'endpoint', value: ep.name }, atMs: Date.now(), runId, occasion: runId, severity: worst, summary: f.map((x) => x.summary).join('; ') })]);
+      }
+    }
+    return { summary: `${s.posture.endpoints.length} endpoints checked, ${findings.length} findings`, findings };
+  };
+
+  if (s.access_review.enabled) runner.add('access_review', s.access_review.schedule, review);
+  if (s.heartbeat.enabled) runner.add('heartbeat', s.heartbeat.schedule, beat);
+  if (s.posture.enabled && s.posture.endpoints.length) runner.add('posture', s.posture.schedule, posture);
+  const ops = await startOpsServer(metrics, () => ({ ok: true, detail: { jobs: [...runner.tasks.keys()] } }), { host: s.http.host, port: s.http.port ?? 9469 });
+  logger.info({ jobs: [...runner.tasks.entries()].map(([name, task]) => ({ name, schedule: task.getPattern(), next: task.getNextRun()?.toISOString() })), timezone: s.timezone, metricsPort: ops.port }, 'scheduler started');
+  onShutdown(logger, async () => {
+    await runner.stop();
+    await admin.disconnect();
+    await producer.disconnect();
+    for (const c of channels.values()) c.close?.();
+    await es?.close();
+    await ops.close();
+  });
+}
