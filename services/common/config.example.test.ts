@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { enabledDetectors } from '../detector/engine.ts';
 import { loadConfig } from './config.ts';
+import { checkSchedules } from '../scheduler/main.ts';
 
 test('the committed example configuration is valid', () => {
   const file = fileURLToPath(new URL('../../deploy/config/podwatch.example.yaml', import.meta.url));
@@ -14,4 +15,6 @@ test('the committed example configuration is valid', () => {
   assert.ok(enabledDetectors(cfg).length >= 8, 'the detector parameters in the example are valid');
   assert.deepEqual(cfg.alerter.channels.map((c) => c.name), ['soc-mail', 'siem', 'soc-slack']);
   assert.equal(cfg.alerter.routes.length, 3);
+  assert.equal(cfg.scheduler.posture.endpoints[0]?.expect.min_tls_version, 'TLSv1.2');
+  assert.doesNotThrow(() => checkSchedules({ ...cfg, elasticsearch: cfg.elasticsearch }), 'schedules and time zone are valid');
 });

@@ -63,3 +63,10 @@ test('alerter: a route to an unknown channel, email without smtp and a duplicate
   assert.throws(() => parseConfig({ alerter: { channels: [{ type: 'webhook', name: 'h', url: 'http://a/' }, { type: 'webhook', name: 'h', url: 'http://b/' }] } }), (e: unknown) => e instanceof ConfigError && /used twice/.test(e.message));
   assert.throws(() => parseConfig({ alerter: { channels: [{ type: 'webhook', name: 'h', url: 'http://a/', secret: 'short' }] } }), (e: unknown) => e instanceof ConfigError && /alerter\.channels\[0\]\.secret/.test(e.message));
 });
+
+test('scheduler: a bad cron expression or time zone is named at startup', async () => {
+  const { checkSchedules } = await import('../scheduler/main.ts');
+  assert.throws(() => checkSchedules(parseConfig({ elasticsearch: {}, scheduler: { heartbeat: { schedule: '61 * * * *' } } })), (e: unknown) => e instanceof ConfigError && /scheduler\.heartbeat\.schedule: '61 \* \* \* \*'/.test(e.message));
+  assert.throws(() => checkSchedules(parseConfig({ elasticsearch: {}, scheduler: { timezone: 'Mars/Olympus' } })), (e: unknown) => e instanceof ConfigError && /scheduler\.timezone/.test(e.message));
+  assert.throws(() => checkSchedules(parseConfig({})), (e: unknown) => e instanceof ConfigError && /elasticsearch\.url/.test(e.message));
+});
