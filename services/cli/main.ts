@@ -23,6 +23,7 @@ commands:
   alert test --channel NAME   send a test notification to one channel now
   alert mute --rule ID|--entity VALUE --for 2h --by WHO --reason WHY
                        silence matching alerts (appends to alerter.mutes_file)
+  health               exit 0 if the services running here answer /healthz (container HEALTHCHECK)
   help                 this text
 
 options:
@@ -102,6 +103,11 @@ async function run(argv: string[]): Promise<void> {
       if (rest[0] === 'test') return alertTestCommand(cfg, v.channel);
       if (rest[0] === 'mute') return alertMuteCommand(cfg, { rule: v.rule, entity: v.entity, for: v.for, by: v.by, reason: v.reason });
       throw new UserError('alert needs a subcommand: test or mute');
+    }
+    case 'health': {
+      const { healthCommand } = await import('./health.ts');
+      await healthCommand(loadConfig(argv));
+      return;
     }
     case undefined:
     case 'help':
