@@ -83,6 +83,8 @@ describe('nginx error log', () => {
     assert.match(downgrade.event.reason!, /unsupported protocol/);
     assert.equal(downgrade.source?.ip, '127.0.0.1');
     assert.equal(es[0]!['@timestamp'].slice(0, 10), '2026-12-03');
+    // A certificate check fails inside a finished handshake: TLS was up (not "plaintext").
+    assert.deepEqual(es.filter((e) => e.tls).map((e) => e.tls!.established), [true, true, true, true, false, false]);
   });
 });
 

@@ -3,12 +3,13 @@ import { ParseError, type Parsed, type Parser } from './types.ts';
 
 const HEAD = /^(\d{4})\/(\d{2})\/(\d{2}) (\d{2}):(\d{2}):(\d{2}) \[(\w+)\] \d+#\d+: (?:\*\d+ )?(.*)$/;
 
-interface Rule { re: RegExp; action: string; kind: 'tls' | 'log'; auth?: boolean; reason: (m: RegExpExecArray) => string }
+/** `established`: whether the TLS session came up (a certificate check fails inside a finished handshake). */
+interface Rule { re: RegExp; action: string; kind: 'tls' | 'log'; auth?: boolean; established?: boolean; reason: (m: RegExpExecArray) => string }
 
 // What nginx writes, at `error_log ... info`, when a client fails TLS or certificate checks.
 const RULES: Rule[] = [
-  { re: /client SSL certificate verify error: \((\d+):([^)]*)\)/, action: 'tls.client_certificate.rejected', kind: 'tls', auth: true, reason: (m) => `client certificate rejected: ${m[2]} (${m[1]})` },
-  { re: /client sent no required SSL certificate/, action: 'tls.client_certificate.missing', kind: 'tls', auth: true, reason: () => 'no client certificate' },
+  { re: /client SSL certificate verify error: \((\d+):([^)]*)\)/, action: 'tls.client_certificate.rejected', kind: 'tls', auth: true, established: true, reason: (m) => `client certificate rejected: ${m[2]} (${m[1]})` },
+  { re: /client sent no required SSL certificate/, action: 'tls.client_certificate.missing', kind: 'tls', auth: true, established: true, reason: () => 'no client certificate' },
   { re: /SSL_do_handshake\(\) failed \((.*?)\)(?: while|$)/, action: 'tls.handshake.failed', kind: 'tls', reason: (m) => `TLS handshake failed: ${m[1]}` },
   { re: /client sent plain HTTP request to HTTPS port/, action: 'tls.plaintext_request', kind: 'tls', reason: () => 'plain HTTP request to the HTTPS port' },
   { re: /no "ssl_certificate" is defined|no shared cipher/, action: 'tls.handshake.failed', kind: 'tls', reason: () => 'no shared cipher' },
@@ -43,7 +44,7 @@ export const nginxError: Parser = {
         log: { level: level! },
         source: ipOrUndefined(client) ? { ip: client! } : undefined,
         ...(http ?? {}),
-        ...(rule?.r.kind === 'tls' ? { tls: { established: false } } : {}),
+        ...(rule?.r.kind === 'tls' ? { tls: { established: rule.r.established ?? false } } : {}),
       },
     };
   },
