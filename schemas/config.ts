@@ -322,6 +322,13 @@ export const Config = z.strictObject({
   detector: z.strictObject({ http: HttpConfig.default({ host: '127.0.0.1', port: 9466 }) }).prefault({}),
   alerter: AlerterConfig.prefault({}),
   scheduler: SchedulerConfig.prefault({}),
+  /** Standalone mode without Elasticsearch keeps events and alerts here (NDJSON, one file per kind and day). */
+  store: z.strictObject({
+    dir: z.string().default('./data/store'),
+    retention_days: z.number().int().positive().default(30),
+    /** A day's file rolls over to `.1`, `.2`, ... past this size. */
+    max_file_mb: z.number().int().positive().default(256),
+  }).prefault({}),
 }).superRefine((c, ctx) => {
   const names = new Set(['console', ...c.alerter.channels.map((ch) => ch.name)]);
   c.alerter.channels.forEach((ch, i) => {

@@ -9,6 +9,11 @@ import { Grouper, type GroupState } from '../alerter/grouping.ts';
 import { Mutes } from '../alerter/mutes.ts';
 import { activeMute, route } from '../alerter/routing.ts';
 import { Collector } from '../collector/collector.ts';
+import { createElasticsearch } from '../common/elasticsearch.ts';
+import { errorMessage } from '../common/errors.ts';
+import { LocalStore } from '../common/local-store.ts';
+import { indexAll, type Doc } from '../indexer/bulk.ts';
+import { installTemplates, type Layout } from '../indexer/templates.ts';
 import { parseConfig } from '../common/config.ts';
 import { startOpsServer } from '../common/http.ts';
 import { createLogger, type Logger } from '../common/logger.ts';
@@ -30,6 +35,39 @@ export function defaultSources(): SourceConfig[] {
     sources.push({ type: 'journald', name: 'podman-journal', matches: ['SYSLOG_IDENTIFIER=podman', '_SYSTEMD_UNIT=podman.service', '_SYSTEMD_UNIT=podman.socket'], journalctl: 'journalctl', format: 'auto' });
   }
   return sources;
+}
+
+/** Where standalone keeps events and alerts: Elasticsearch when configured, else the local NDJSON store. */
+interface Store { add(kind: 'events' | 'alerts', doc: { '@timestamp': string; event: { id: string } }): void; flush(): Promise<void> }
+
+class ElasticsearchStore implements Store {
+  private docs: Doc[] = [];
+  constructor(private readonly client: ReturnType<typeof createElasticsearch>, private readonly layout: Layout, private readonly logger: Logger, private readonly metrics: ReturnType<typeof createMetrics>) {}
+  add(kind: 'events' | 'alerts', doc: { '@timestamp': string; event: { id: string } }): void {
+    this.docs.push({ index: this.layout.target(kind, new Date(doc['@timestamp']).toISOString()), id: kind === 'alerts' ? (doc as unknown as Alert).alert.id : doc.event.id, source: JSON.stringify(doc) });
+  }
+  async flush(): Promise<void> {
+    const docs = this.docs;
+    this.docs = [];
+    for (const r of await indexAll(this.client, docs, this.logger, this.metrics)) this.logger.error({ id: r.doc.id, reason: r.reason }, 'Elasticsearch rejected a document');
+  }
+}
+
+async function openStore(cfg: Readonly<Config>, logger: Logger, metrics: ReturnType<typeof createMetrics>): Promise<{ store: Store; where: string }> {
+  if (!cfg.elasticsearch) {
+    const local = new LocalStore(cfg.store);
+    return { store: { add: (k, d) => local.add(k, d), flush: async () => local.flush() }, where: `local store ${cfg.store.dir} (${cfg.store.retention_days} days)` };
+  }
+  const client = createElasticsearch(cfg.elasticsearch);
+  for (let delay = 1000; ; delay = Math.min(delay * 2, 30_000)) {
+    try {
+      const layout = await installTemplates(client, cfg.elasticsearch.namespace, cfg.indexer.retention_days, logger);
+      return { store: new ElasticsearchStore(client, layout, logger, metrics), where: `Elasticsearch ${cfg.elasticsearch.url}` };
+    } catch (err) {
+      logger.warn({ err: errorMessage(err), retryInMs: delay }, 'cannot reach Elasticsearch yet; retrying');
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
 }
 
 interface Snapshot { states: Array<[string, StateEntry]>; alerts: string[]; groups?: Array<[string, GroupState]>; pending?: DeliveryTask[] }
@@ -56,7 +94,7 @@ class InProcessPipeline implements Sink {
   private waiters: Array<() => void> = [];
   private readonly retryTimer: NodeJS.Timeout;
 
-  constructor(private readonly cfg: Readonly<Config>, private readonly logger: Logger, private readonly metrics: ReturnType<typeof createMetrics>) {
+  constructor(private readonly cfg: Readonly<Config>, private readonly logger: Logger, private readonly metrics: ReturnType<typeof createMetrics>, private readonly store: Store) {
     this.ctx = normalizeContext(cfg.normalizer);
     this.engine = new DetectionEngine(enabledDetectors(cfg));
     this.grouper = new Grouper(cfg.alerter.grouping);
@@ -96,10 +134,13 @@ class InProcessPipeline implements Sink {
   private async drain(): Promise<void> {
     this.draining = true;
     while (this.queue.length) {
-      const item = this.queue.shift()!;
-      if (item.work) await item.work(); else await this.process(item.value!);
-      // Everything this record caused is out (or parked) before the collector may checkpoint past it.
-      item.onAck();
+      const batch = this.queue.splice(0, 500);
+      for (const item of batch) {
+        if (item.work) await item.work(); else await this.process(item.value!);
+      }
+      // Everything these records caused is stored and delivered (or parked) before the collector may checkpoint past them.
+      await this.store.flush();
+      for (const item of batch) item.onAck();
       if (this.waiters.length && this.hasCapacity) for (const w of this.waiters.splice(0)) w();
     }
     if (this.engine.dirty.size && Date.now() - this.lastSnapshot > 1000) this.snapshot();
@@ -113,6 +154,7 @@ class InProcessPipeline implements Sink {
       this.logger.debug({ reason: out.dead.reason }, 'record not normalized');
       return;
     }
+    this.store.add('events', out.event);
     for (const alert of this.engine.process(out.event)) await this.emit(alert);
   }
 
@@ -120,6 +162,7 @@ class InProcessPipeline implements Sink {
     // After a crash the collector re-reads at most one batch; alerts already handled are not repeated.
     if (this.seenAlerts.has(a.alert.id)) return;
     this.seenAlerts.add(a.alert.id);
+    this.store.add('alerts', a);
     if (this.seenAlerts.size > 100_000) this.seenAlerts.delete(this.seenAlerts.values().next().value!);
     this.metrics.counter('podwatch_detector_alerts_total', 'Alerts produced', ['detector']).inc({ detector: a.rule.id });
     this.logger.info({ alert: { id: a.alert.id, rule: a.rule.id, severity: a.alert.severity, entity: a.alert.entity } }, 'alert');
@@ -187,7 +230,8 @@ export async function main(loaded: Readonly<Config>): Promise<void> {
   const cfg = loaded.collector.sources.length ? loaded : parseConfig({ ...structuredClone(loaded), collector: { ...structuredClone(loaded.collector), sources: defaultSources() } });
   const logger = createLogger('standalone', cfg.log.level);
   const metrics = createMetrics('standalone');
-  const pipeline = new InProcessPipeline(cfg, logger, metrics);
+  const { store, where } = await openStore(cfg, logger, metrics);
+  const pipeline = new InProcessPipeline(cfg, logger, metrics, store);
   const collector = new Collector(cfg, pipeline, metrics, logger);
   await collector.start();
   // Standalone runs beside other things on one host: a taken metrics port must not stop it.
@@ -198,8 +242,8 @@ export async function main(loaded: Readonly<Config>): Promise<void> {
       return startOpsServer(metrics, () => ({ ok: true }), { host: cfg.collector.http.host, port: 0 });
     });
   const watching = cfg.collector.sources.map((s) => (s.type === 'file' ? `${s.name}: ${s.paths.join(', ')}` : `${s.name}: journald ${s.matches.join(' + ')}`));
-  logger.info({ sources: watching, detectors: enabledDetectors(cfg).map((d) => d.detector.meta.id), checkpoints: cfg.collector.checkpoint_dir, metricsPort: ops.port }, 'standalone Podwatch started');
-  process.stderr.write(`Podwatch (standalone) is watching:\n${watching.map((w) => `  - ${w}`).join('\n')}\nAlerts are printed here${cfg.alerter.channels.length ? ` and sent to ${cfg.alerter.channels.map((c) => c.name).join(', ')}` : ''}; metrics on http://${cfg.collector.http.host}:${ops.port}/metrics\n`);
+  logger.info({ store: where, sources: watching, detectors: enabledDetectors(cfg).map((d) => d.detector.meta.id), checkpoints: cfg.collector.checkpoint_dir, metricsPort: ops.port }, 'standalone Podwatch started');
+  process.stderr.write(`Podwatch (standalone) is watching:\n${watching.map((w) => `  - ${w}`).join('\n')}\nEvents and alerts are kept in ${where}.\nAlerts are printed here${cfg.alerter.channels.length ? ` and sent to ${cfg.alerter.channels.map((c) => c.name).join(', ')}` : ''}; metrics on http://${cfg.collector.http.host}:${ops.port}/metrics\n`);
   onShutdown(logger, async () => {
     await collector.stop();
     collector.close();

@@ -6,6 +6,7 @@ import { after, test } from 'node:test';
 import { stringify } from 'yaml';
 import { curl, startLab, type Lab } from '../helpers/lab.ts';
 import { spawnPodwatch, waitUntil, type Proc } from '../helpers/process.ts';
+import { startWebhookReceiver } from '../helpers/webhook.ts';
 
 let lab: Lab | undefined;
 let proc: Proc | undefined;
@@ -15,8 +16,11 @@ const alertLines = (p: Proc) => p.output().split('\n').filter((l) => /^\[(LOW|ME
 
 test('standalone: real nginx + Podman; failed-auth burst, exec and unexpected source alert; a restart repeats and loses nothing', async () => {
   lab = startLab(18543);
+  const hook = await startWebhookReceiver();
   const file = path.join(lab.dir, 'podwatch.yaml');
   fs.writeFileSync(file, stringify({
+    store: { dir: path.join(lab.dir, 'store') },
+    alerter: { channels: [{ type: 'webhook', name: 'soc', url: hook.url }], routes: [{ match: { min_severity: 'medium' }, channels: ['soc'] }] },
     collector: {
       checkpoint_dir: path.join(lab.dir, 'data'), start_at: 'beginning', poll_interval_ms: 100, http: { port: 0 },
       sources: [
@@ -50,6 +54,23 @@ test('standalone: real nginx + Podman; failed-auth burst, exec and unexpected so
   assert.match(secondRun.find((l) => l.includes('unexpected-source-ip'))!, /bob reached the Podman API from 127\.0\.0\.66, outside the allowed networks/);
   assert.equal(await proc.stop('SIGTERM'), 0);
   proc = undefined;
+
+  // The same alerts reached the webhook (console always gets them too), each once.
+  const notified = hook.accepted().map((r) => JSON.parse(r.body) as { rule: { id: string }; id: string });
+  await hook.close();
+  for (const rule of ['auth-failure-burst', 'container-exec', 'unexpected-source-ip']) assert.equal(notified.filter((n) => n.rule.id === rule).length, 1, `${rule} notified once`);
+  assert.equal(new Set(notified.map((n) => n.id)).size, notified.length);
+  // Every request is in the embedded store exactly once, across the restart, and podwatch search finds it.
+  const search = spawnPodwatch(['search', 'event.dataset:nginx.access', '--json', '--limit', '1000', '--config', file]);
+  assert.equal(await search.stop('SIGCONT'), 0, search.output());
+  const events = search.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { event: { id: string }; user?: { name: string } });
+  assert.equal(events.length, 8, 'one alice request, five without a certificate, the exec, bob from 127.0.0.66');
+  assert.equal(new Set(events.map((e) => e.event.id)).size, 8);
+  assert.deepEqual(events.map((e) => e.user?.name ?? '-').sort(), ['-', '-', '-', '-', '-', 'alice', 'alice', 'bob']);
+  const table = spawnPodwatch(['alerts', '--config', file]);
+  assert.equal(await table.stop('SIGCONT'), 0);
+  assert.match(table.output(), /container-exec/);
+  assert.match(table.output(), /3 of 3 shown \(local store/);
 });
 
 test('the Quick start command: no configuration at all starts on defaults and says what it watches', async () => {
