@@ -42,3 +42,10 @@ test('one certificate from an unknown CA alerts on its own, at medium', () => {
   assert.equal(f[0]!.severity, 'medium');
   assert.match(f[0]!.summary, /unknown CA \(CN=mallory\)/);
 });
+
+test('one unknown-CA attempt logged twice by nginx (error and access log) is one alert; a later one alerts again', () => {
+  const rogue = fixture('auth-failure-burst', 'positive').at(-1)!;
+  const twice = [variant(rogue, 0, 'ca-error-log'), variant(rogue, 0.2, 'ca-access-log')];
+  assert.equal(runDetector(d, twice).length, 1);
+  assert.equal(runDetector(d, [...twice, variant(rogue, 120, 'ca-later')]).length, 2);
+});

@@ -13,7 +13,10 @@ type P = z.infer<typeof params>;
 const isAuthFailure = (e: EcsEvent) => e.event.category.includes('authentication') && e.event.outcome === 'failure';
 
 /** N authentication failures from one source (IP, else identity) within a window; an unknown-CA certificate alone. */
-export const authFailureBurst: Detector<P, Window> = {
+/** `caUntil`: an unknown-CA certificate from this source was reported; nginx logs one attempt twice (error and access log). */
+type S = Window & { caUntil?: number };
+
+export const authFailureBurst: Detector<P, S> = {
   meta: {
     id: 'auth-failure-burst',
     title: 'Burst of failed authentications',
@@ -28,16 +31,17 @@ export const authFailureBurst: Detector<P, Window> = {
   ttlMs: (p) => p.window_ms * 2,
   keys: (e) => (isAuthFailure(e) ? [e.source?.ip ? `ip:${e.source.ip}` : e.user?.name ? `user:${e.user.name}` : 'unknown'] : []),
   detect(e, state, p, key) {
-    const { w, replay } = slide(state, e, p.window_ms);
+    const { w, replay } = slide(state, e, p.window_ms) as { w: S; replay: boolean };
     if (replay) return { findings: [], state: w };
+    const now = ms(e);
     const findings: Finding[] = [];
     const who = key.replace(/^(ip|user):/, '');
     const entity = { type: key.startsWith('ip:') ? 'source_ip' : 'identity', value: who } as const;
-    if (UNKNOWN_CA.test(e.event.reason ?? '')) {
+    if (UNKNOWN_CA.test(e.event.reason ?? '') && (w.caUntil === undefined || now >= w.caUntil)) {
       const cn = e.tls?.client?.x509?.subject?.common_name;
       findings.push({ severity: 'medium', summary: `Client certificate from an unknown CA${cn ? ` (CN=${cn})` : ''} presented from ${who}`, entity, evidence: [e], count: 1 });
+      w.caUntil = now + p.window_ms;
     }
-    const now = ms(e);
     if (w.t.length >= p.threshold && (w.alertedUntil === undefined || now >= w.alertedUntil)) {
       findings.push({
         summary: `${w.t.length} failed authentications from ${who} within ${Math.round(p.window_ms / 1000)} s`,

@@ -9,7 +9,7 @@ const lab = fileURLToPath(new URL('../lab/', import.meta.url));
 export interface Lab { dir: string; pki: string; port: number; logs: string; env: Record<string, string>; stop: () => void }
 
 /** A real Podman API service behind a real nginx with the reference mTLS configuration. */
-export function startLab(port: number): Lab {
+export function startLab(port: number, opts: { listenAll?: boolean } = {}): Lab {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podwatch-lab-'));
   const pki = path.join(dir, 'pki');
   execFileSync('bash', [`${lab}pki.sh`, pki]);
@@ -17,7 +17,7 @@ export function startLab(port: number): Lab {
   const env = Object.fromEntries(envLine.split(' ').map((kv) => kv.split('=') as [string, string]));
   execFileSync('podman', ['create', '--name', 'web', 'localhost/test-busybox', 'sleep', '600'], { env: { ...process.env, ...env }, stdio: 'ignore' });
   execFileSync('podman', ['start', 'web'], { env: { ...process.env, ...env }, stdio: 'ignore' });
-  execFileSync('bash', [`${lab}nginx.sh`, 'start', path.join(dir, 'nginx'), pki, path.join(dir, 'podman', 'podman.sock'), String(port)]);
+  execFileSync('bash', [`${lab}nginx.sh`, 'start', path.join(dir, 'nginx'), pki, path.join(dir, 'podman', 'podman.sock'), String(port)], { env: { ...process.env, LISTEN: opts.listenAll ? '0.0.0.0' : '127.0.0.1' } });
   return {
     dir, pki, port, env, logs: path.join(dir, 'nginx', 'logs'),
     stop: () => {

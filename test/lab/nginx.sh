@@ -2,6 +2,7 @@
 # Runs a real nginx with the reference configuration (deploy/nginx/podman-api.conf), its paths
 # pointed at DIR: nginx.sh start DIR PKI_DIR PODMAN_SOCKET PORT | nginx.sh stop DIR
 # Also writes the access log in the default `combined` format beside the JSON one.
+# LISTEN=0.0.0.0 makes it reachable from network namespaces too (default 127.0.0.1).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 cmd=$1 dir=$(realpath -m "$2")
@@ -11,7 +12,7 @@ start)
   mkdir -p "$dir/logs"
   sed -e "s#include /etc/nginx/podwatch-log-format.conf;#include $here/deploy/nginx/podwatch-log-format.conf;#" \
       -e "s#unix:/run/podman/podman.sock#unix:$sock#" \
-      -e "s#listen 8443 ssl;#listen 127.0.0.1:$port ssl;#" \
+      -e "s#listen 8443 ssl;#listen ${LISTEN:-127.0.0.1}:$port ssl;#" \
       -e "s#/etc/podwatch-proxy/server#$pki/server#g" \
       -e "s#/etc/podwatch-proxy/clients-ca.crt#$pki/ca.crt#" \
       -e "s#/etc/podwatch-proxy/clients.crl#$pki/ca.crl#" \
