@@ -3,7 +3,7 @@
 # Podwatch's integration tests use, without Docker: jars come from Maven Central.
 #
 #   stack.sh up|down|status|env          the whole stack
-#   stack.sh kafka-up|kafka-down|es-up|es-down   one component (fault-injection tests use these)
+#   stack.sh kafka-up|kafka-down|kafka-kill|es-up|es-down|es-kill   one component (fault tests; *-kill is kill -9)
 #   stack.sh reset                       stop and delete the stack's data
 #
 # Settings (environment): PODWATCH_STACK_DIR (data, logs, pid files; default <repo>/.stack),
@@ -140,6 +140,16 @@ stop() { # name
   log "$1 stopped"
 }
 
+crash() { # name: kill -9, as a power cut would (fault tests)
+  local f="$dir/$1.pid"
+  if ! alive "$1"; then rm -f "$f"; log "$1 not running"; return; fi
+  local pid; pid=$(cat "$f")
+  kill -9 "$pid" 2>/dev/null || true
+  for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  rm -f "$f"
+  log "$1 killed (-9)"
+}
+
 status() {
   local rc=0
   if alive kafka && kafka_healthy; then echo "kafka: up (pid $(cat "$dir/kafka.pid"), 127.0.0.1:$kafka_port)"; else echo "kafka: down"; rc=1; fi
@@ -154,8 +164,10 @@ case "${1:-}" in
   env) echo "PODWATCH_KAFKA_BROKERS=127.0.0.1:$kafka_port"; echo "PODWATCH_ES_URL=http://127.0.0.1:$es_port" ;;
   kafka-up) kafka_up ;;
   kafka-down) stop kafka ;;
+  kafka-kill) crash kafka ;;
   es-up) es_up ;;
   es-down) stop elasticsearch ;;
+  es-kill) crash elasticsearch ;;
   reset) stop kafka; stop elasticsearch; rm -rf "$dir/kafka" "$dir/elasticsearch" ;;
-  *) echo "usage: $0 up|down|status|env|kafka-up|kafka-down|es-up|es-down|reset" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|env|kafka-up|kafka-down|kafka-kill|es-up|es-down|es-kill|reset" >&2; exit 2 ;;
 esac
