@@ -76,6 +76,7 @@ export interface Pipeline {
   es: Client;
   namespace: string;
   procs: Map<string, Proc>;
+  kafka: ReturnType<typeof createKafka>;
   start(name: ServiceName, instance?: number): Promise<Proc>;
   /** Documents of a kind in this pipeline's indices (after a refresh). */
   count(kind: 'events' | 'alerts'): Promise<number>;
@@ -83,11 +84,12 @@ export interface Pipeline {
 }
 
 /** Every service as its own process over the real stack, reading one access log. */
-export async function startPipeline(dir: string, log: string, o: { detectors?: number; webhook: string; extra?: Record<string, unknown> }): Promise<Pipeline> {
+export async function startPipeline(dir: string, log: string, o: { detectors?: number; webhook: string; extra?: Record<string, unknown>; services?: ServiceName[] }): Promise<Pipeline> {
   const namespace = uniq('pipe').replace(/-/g, '_');
   const cfg = stackConfig({ elasticsearch: { namespace } });
   const kafka = createKafka(cfg.kafka, memoryLogger('error').logger);
   await ensureTopics(kafka, cfg.kafka, ['raw', 'events', 'alerts', 'state', 'alerter_state', 'retry', 'dlq']);
+  fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'podwatch.yaml');
   fs.writeFileSync(file, stringify({
     host: { name: 'load-host' },
@@ -103,7 +105,7 @@ export async function startPipeline(dir: string, log: string, o: { detectors?: n
   const es = createElasticsearch(cfg.elasticsearch!);
   const procs = new Map<string, Proc>();
   const p: Pipeline = {
-    cfg, file, es, namespace, procs,
+    cfg, file, es, namespace, procs, kafka,
     async start(name, instance = 0) {
       const proc = spawnPodwatch(['run', name, '--config', file]);
       procs.set(`${name}${instance}`, proc);
@@ -118,9 +120,10 @@ export async function startPipeline(dir: string, log: string, o: { detectors?: n
     },
     async stopAll() { for (const proc of procs.values()) await proc.stop('SIGKILL'); await es.close(); },
   };
-  for (const name of ['indexer', 'alerter'] as const) await p.start(name);
-  for (let i = 0; i < (o.detectors ?? 1); i++) await p.start('detector', i);
-  await p.start('normalizer');
-  await p.start('collector');
+  const wanted = new Set(o.services ?? ['indexer', 'alerter', 'detector', 'normalizer', 'collector']);
+  for (const name of ['indexer', 'alerter'] as const) if (wanted.has(name)) await p.start(name);
+  if (wanted.has('detector')) for (let i = 0; i < (o.detectors ?? 1); i++) await p.start('detector', i);
+  if (wanted.has('normalizer')) await p.start('normalizer');
+  if (wanted.has('collector')) await p.start('collector');
   return p;
 }

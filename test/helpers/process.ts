@@ -12,11 +12,13 @@ export interface Proc {
   /** Sends a signal and waits for the exit; resolves with the exit code (or signal name). */
   stop(signal?: NodeJS.Signals): Promise<number | string>;
   rssKiB(): number;
+  /** Peak resident set size so far (VmHWM). */
+  peakRssKiB(): number;
 }
 
 /** Runs `podwatch ARGS` as its own process, the way an operator would. */
-export function spawnPodwatch(args: string[], opts: { env?: Record<string, string>; wrapper?: string[]; cwd?: string } = {}): Proc {
-  const argv = [...(opts.wrapper ?? []), process.execPath, BIN, ...args];
+export function spawnPodwatch(args: string[], opts: { env?: Record<string, string>; wrapper?: string[]; cwd?: string; bin?: string } = {}): Proc {
+  const argv = [...(opts.wrapper ?? []), process.execPath, opts.bin ?? process.env.PODWATCH_TEST_BIN ?? BIN, ...args];
   const child = spawn(argv[0]!, argv.slice(1), { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'], cwd: opts.cwd });
   let out = '';
   child.stdout!.on('data', (d) => { out += d.toString(); });
@@ -41,6 +43,12 @@ export function spawnPodwatch(args: string[], opts: { env?: Record<string, strin
       try {
         const status = fs.readFileSync(`/proc/${child.pid}/status`, 'utf8');
         return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      } catch { return 0; }
+    },
+    peakRssKiB() {
+      try {
+        const status = fs.readFileSync(`/proc/${child.pid}/status`, 'utf8');
+        return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
       } catch { return 0; }
     },
   };

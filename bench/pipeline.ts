@@ -1,0 +1,155 @@
+// The real pipeline over the real Kafka and Elasticsearch of the local stack: each stage alone
+// (events/s of one process = one core), end to end at maximum rate, detection latency at half
+// that rate, peak RSS per service; beside reference upper bounds that need no Podwatch code
+// (kcat producing the same lines, a raw _bulk of the same documents). Prints a table and JSON.
+//   npm run bench            (BENCH_LINES=100000, BENCH_LATENCY_S=30)
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Admin } from 'kafkajs';
+import type { Notification } from '../schemas/notification.ts';
+import { parseConfig } from '../services/common/config.ts';
+import { createElasticsearch } from '../services/common/elasticsearch.ts';
+import { normalize, normalizeContext } from '../services/normalizer/normalize.ts';
+import { installTemplates } from '../services/indexer/templates.ts';
+import { memoryLogger } from '../test/helpers/log.ts';
+import { LoadWriter, startPipeline, type Pipeline, type ServiceName } from '../test/helpers/pipeline.ts';
+import { waitUntil } from '../test/helpers/process.ts';
+import { uniq } from '../test/helpers/stack.ts';
+import { startWebhookReceiver } from '../test/helpers/webhook.ts';
+
+const root = fileURLToPath(new URL('../', import.meta.url));
+const N = Number(process.env.BENCH_LINES ?? 100_000);
+const LATENCY_S = Number(process.env.BENCH_LATENCY_S ?? 30);
+const dist = path.join(root, 'dist/services/cli/main.js');
+// The compiled build is what the image runs; fall back to the TypeScript sources through tsx.
+if (fs.existsSync(dist)) process.env.PODWATCH_TEST_BIN = dist;
+execFileSync('bash', [path.join(root, 'deploy/stack/stack.sh'), 'up'], { stdio: ['ignore', 'ignore', 'inherit'] });
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'podwatch-bench-'));
+const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
+const hook = await startWebhookReceiver();
+
+async function topicTotal(admin: Admin, topic: string): Promise<number> {
+  return (await admin.fetchTopicOffsets(topic)).reduce((a, o) => a + Number(o.high), 0);
+}
+async function committed(admin: Admin, group: string, topic: string): Promise<number> {
+  const [t] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+  return (t?.partitions ?? []).reduce((a, p) => a + Math.max(0, Number(p.offset)), 0);
+}
+const pct = (xs: number[], q: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN; };
+
+// The input: N lines of the real nginx capture's shapes, an exec every 1,000 lines.
+const input = new LoadWriter(path.join(work, 'input.json.log'), 1_000);
+for (let i = 0; i < N; i += 10_000) input.write(Math.min(10_000, N - i));
+log(`${N} lines written to ${input.file}`);
+
+// ---- Each stage alone, in pipeline order, on the same input.
+const stageRows: Array<{ stage: string; events: number; seconds: number; perSecond: number; peakRssMiB: number }> = [];
+const p: Pipeline = await startPipeline(path.join(work, 'stages'), input.file, { webhook: hook.url, services: [] });
+const admin = p.kafka.admin();
+await admin.connect();
+const t = p.cfg.kafka.topics;
+const prefix = p.cfg.kafka.group_prefix;
+const stageDone: Record<Exclude<ServiceName, 'alerter'>, () => Promise<boolean>> = {
+  collector: async () => (await topicTotal(admin, t.raw)) >= N,
+  normalizer: async () => (await topicTotal(admin, t.events)) + (await topicTotal(admin, t.dlq)) >= N,
+  detector: async () => (await committed(admin, `${prefix}-detector`, t.events)) >= N,
+  indexer: async () => (await committed(admin, `${prefix}-indexer-events`, t.events)) >= N && (await p.count('events')) >= N,
+};
+for (const stage of ['collector', 'normalizer', 'detector', 'indexer'] as const) {
+  const proc = await p.start(stage);
+  const t0 = Date.now();
+  await waitUntil(stageDone[stage], 600_000, `${stage} through ${N}`);
+  const seconds = (Date.now() - t0) / 1000;
+  stageRows.push({ stage, events: N, seconds, perSecond: Math.round(N / seconds), peakRssMiB: Math.round(proc.peakRssKiB() / 1024) });
+  log(`${stage}: ${Math.round(N / seconds)} events/s`);
+}
+const alerter = await p.start('alerter');
+await waitUntil(() => hook.accepted().length >= input.execs, 120_000, 'the exec notifications');
+stageRows.push({ stage: 'alerter', events: input.execs, seconds: NaN, perSecond: NaN, peakRssMiB: Math.round(alerter.peakRssKiB() / 1024) });
+await admin.disconnect();
+await p.stopAll();
+
+// ---- Reference upper bounds without Podwatch code.
+const refs: Record<string, number> = {};
+const kcat = ['kcat', 'kafkacat'].find((c) => spawnSync(c, ['-V']).status === 0);
+if (kcat) {
+  const topic = uniq('bench-kcat');
+  // Same partitions as Podwatch's raw topic; the stack's broker does not create topics on first use.
+  const a = p.kafka.admin();
+  await a.connect();
+  await a.createTopics({ topics: [{ topic, numPartitions: p.cfg.kafka.topics.partitions, replicationFactor: 1 }], waitForLeaders: true });
+  await a.disconnect();
+  const t0 = Date.now();
+  const r = spawnSync(kcat, ['-P', '-b', p.cfg.kafka.brokers[0]!, '-t', topic, '-X', 'acks=all', '-X', 'linger.ms=20', '-l', input.file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (r.status === 0) refs.kcat_produce = Math.round(N / ((Date.now() - t0) / 1000));
+  else log(`kcat failed: ${r.stderr}`);
+} else log('kcat (Debian package kafkacat) not installed: no Kafka reference');
+{
+  const cfg = parseConfig({ normalizer: { local_timezone: 'UTC' } });
+  const ctx = normalizeContext(cfg.normalizer);
+  const lines = fs.readFileSync(input.file, 'utf8').trim().split('\n');
+  const docs = lines.map((line, i) => normalize(JSON.stringify({ id: `ref-${i}`, source: { type: 'file', name: 'bench', format: 'nginx-json' }, host: 'h', position: { offset: i }, line, collected_at: new Date().toISOString() }), ctx))
+    .flatMap((o) => (o.ok ? [o.event] : []));
+  const ns = uniq('ref').replace(/-/g, '_');
+  const es = createElasticsearch(p.cfg.elasticsearch!);
+  const layout = await installTemplates(es, ns, 30, memoryLogger('error').logger);
+  const bodies: string[] = [];
+  for (let i = 0; i < docs.length; i += 1000) {
+    bodies.push(`${docs.slice(i, i + 1000).flatMap((d) => [JSON.stringify({ create: { _index: layout.target('events', d['@timestamp']), _id: d.event.id } }), JSON.stringify(d)]).join('\n')}\n`);
+  }
+  const t0 = Date.now();
+  for (const body of bodies) await es.bulk({ body });
+  refs.es_bulk = Math.round(docs.length / ((Date.now() - t0) / 1000));
+  await es.indices.delete({ index: `podwatch-*-${ns}-*` }).catch(() => undefined);
+  await es.close();
+}
+log(`references: ${JSON.stringify(refs)}`);
+
+// ---- End to end at maximum rate: every service running, the whole file, first line to last document.
+const e2e = await startPipeline(path.join(work, 'e2e'), input.file, { webhook: hook.url, services: ['indexer', 'alerter', 'detector', 'normalizer'] });
+const e2eStart = Date.now();
+await e2e.start('collector');
+await waitUntil(async () => (await e2e.count('events')) >= N, 600_000, 'end to end');
+const e2eSeconds = (Date.now() - e2eStart) / 1000;
+const e2eRate = Math.round(N / e2eSeconds);
+const e2eRss = Object.fromEntries([...e2e.procs].map(([k, proc]) => [k.replace(/0$/, ''), Math.round(proc.peakRssKiB() / 1024)]));
+await e2e.stopAll();
+log(`end to end: ${e2eRate} events/s`);
+
+// ---- Detection latency at half the sustained maximum: line written → webhook received.
+const rate = Math.max(100, Math.floor(e2eRate / 2));
+const live = new LoadWriter(path.join(work, 'live.json.log'), 200);
+const hook2 = await startWebhookReceiver();
+const lat = await startPipeline(path.join(work, 'latency'), live.file, { webhook: hook2.url });
+live.start(rate);
+await new Promise((r) => setTimeout(r, LATENCY_S * 1000));
+live.stop();
+await waitUntil(() => hook2.accepted().length >= live.execs, 120_000, 'every exec notification');
+const latencies = hook2.accepted().map((r) => {
+  const n = JSON.parse(r.body) as Notification;
+  return r.at - (live.execWrittenAt.get(n.entity.value) ?? NaN);
+}).filter((x) => Number.isFinite(x));
+const latRss = Object.fromEntries([...lat.procs].map(([k, proc]) => [k.replace(/0$/, ''), Math.round(proc.peakRssKiB() / 1024)]));
+await lat.stopAll();
+await hook.close();
+await hook2.close();
+
+const result = {
+  machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, build: process.env.PODWATCH_TEST_BIN ? 'dist (compiled)' : 'tsx', stack: 'Kafka 4.1.1 KRaft + Elasticsearch 7.10.2 on the same machine', lines: N },
+  stages: stageRows,
+  end_to_end: { events: N, seconds: e2eSeconds, perSecond: e2eRate, ratio_to_kcat: refs.kcat_produce ? +(e2eRate / refs.kcat_produce).toFixed(3) : null, ratio_to_es_bulk: +(e2eRate / refs.es_bulk!).toFixed(3), peakRssMiB: e2eRss },
+  references: refs,
+  ratios: Object.fromEntries(stageRows.filter((r) => Number.isFinite(r.perSecond)).map((r) => [r.stage, { to_kcat: refs.kcat_produce ? +(r.perSecond / refs.kcat_produce).toFixed(3) : null, to_es_bulk: +(r.perSecond / refs.es_bulk!).toFixed(3) }])),
+  detection_latency_ms: { rate_lines_per_s: rate, seconds: LATENCY_S, alerts: latencies.length, p50: pct(latencies, 0.5), p95: pct(latencies, 0.95), p99: pct(latencies, 0.99), max: Math.max(...latencies), peakRssMiB: latRss },
+};
+console.log(`machine: ${result.machine.cpus} × ${result.machine.model}, ${result.machine.memGiB} GiB, node ${result.machine.node}, services from ${result.machine.build}; ${result.machine.stack}`);
+console.table(stageRows);
+console.table([{ what: 'end to end (line → indexed)', perSecond: e2eRate, ...result.end_to_end.peakRssMiB }, ...Object.entries(refs).map(([what, perSecond]) => ({ what: `reference: ${what}`, perSecond }))]);
+console.table([{ ...result.detection_latency_ms, peakRssMiB: undefined }]);
+console.log(JSON.stringify(result));
+fs.rmSync(work, { recursive: true, force: true });
+process.exit(0);
