@@ -39,6 +39,14 @@ async function committed(admin: Admin, group: string, topic: string): Promise<nu
   const [t] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
   return (t?.partitions ?? []).reduce((a, p) => a + Math.max(0, Number(p.offset)), 0);
 }
+/** CPU seconds (user + system) a process has used so far, from /proc. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch { return NaN; }
+}
+const stackPid = (name: string) => Number(fs.readFileSync(path.join(root, '.stack', `${name}.pid`), 'utf8'));
 const pct = (xs: number[], q: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN; };
 
 // The input: N lines of the real nginx capture's shapes, an exec every 1,000 lines.
@@ -59,14 +67,19 @@ const stageDone: Record<Exclude<ServiceName, 'alerter'>, () => Promise<boolean>>
   detector: async () => (await committed(admin, `${prefix}-detector`, t.events)) >= N,
   indexer: async () => (await committed(admin, `${prefix}-indexer-events`, t.events)) >= N && (await p.count('events')) >= N,
 };
+// BENCH_PROFILE=<stage> writes that stage's CPU profile (node --cpu-prof) to BENCH_PROFILE_DIR.
+const profiled = process.env.BENCH_PROFILE;
+const profileDir = process.env.BENCH_PROFILE_DIR ?? path.join(root, '.tmp', 'profiles');
 for (const stage of ['collector', 'normalizer', 'detector', 'indexer'] as const) {
-  const proc = await p.start(stage);
+  const proc = await p.start(stage, 0, stage === profiled ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : undefined);
   const t0 = Date.now();
   await waitUntil(stageDone[stage], 600_000, `${stage} through ${N}`);
   const seconds = (Date.now() - t0) / 1000;
+  if (stage === profiled) { await proc.stop('SIGTERM'); log(`${stage} profile in ${profileDir}`); }
   stageRows.push({ stage, events: N, seconds, perSecond: Math.round(N / seconds), peakRssMiB: Math.round(proc.peakRssKiB() / 1024) });
   log(`${stage}: ${Math.round(N / seconds)} events/s`);
 }
+if (profiled) process.exit(0);
 const alerter = await p.start('alerter');
 await waitUntil(() => hook.accepted().length >= input.execs, 120_000, 'the exec notifications');
 stageRows.push({ stage: 'alerter', events: input.execs, seconds: NaN, perSecond: NaN, peakRssMiB: Math.round(alerter.peakRssKiB() / 1024) });
@@ -111,10 +124,15 @@ log(`references: ${JSON.stringify(refs)}`);
 
 // ---- End to end at maximum rate: every service running, the whole file, first line to last document.
 const e2e = await startPipeline(path.join(work, 'e2e'), input.file, { webhook: hook.url, services: ['indexer', 'alerter', 'detector', 'normalizer'] });
+// Where the CPU goes end to end: CPU seconds of every process over the run, in µs per event.
+const cpuPids = (): Record<string, number | undefined> => ({ ...Object.fromEntries([...e2e.procs].map(([k, proc]) => [k.replace(/0$/, ''), proc.child.pid])), kafka: stackPid('kafka'), elasticsearch: stackPid('elasticsearch') });
 const e2eStart = Date.now();
-await e2e.start('collector');
+const collectorProc = await e2e.start('collector');
+const cpu0 = Object.fromEntries(Object.entries(cpuPids()).map(([k, pid]) => [k, k === 'collector' ? 0 : cpuSeconds(pid)]));
 await waitUntil(async () => (await e2e.count('events')) >= N, 600_000, 'end to end');
 const e2eSeconds = (Date.now() - e2eStart) / 1000;
+const cpuPerEventUs = Object.fromEntries(Object.entries(cpuPids()).map(([k, pid]) => [k, Math.round(((cpuSeconds(pid) - cpu0[k]!) * 1e6) / N)]));
+void collectorProc;
 const e2eRate = Math.round(N / e2eSeconds);
 const e2eRss = Object.fromEntries([...e2e.procs].map(([k, proc]) => [k.replace(/0$/, ''), Math.round(proc.peakRssKiB() / 1024)]));
 await e2e.stopAll();
@@ -141,7 +159,7 @@ await hook2.close();
 const result = {
   machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, build: process.env.PODWATCH_TEST_BIN ? 'dist (compiled)' : 'tsx', stack: 'Kafka 4.1.1 KRaft + Elasticsearch 7.10.2 on the same machine', lines: N },
   stages: stageRows,
-  end_to_end: { events: N, seconds: e2eSeconds, perSecond: e2eRate, ratio_to_kcat: refs.kcat_produce ? +(e2eRate / refs.kcat_produce).toFixed(3) : null, ratio_to_es_bulk: +(e2eRate / refs.es_bulk!).toFixed(3), peakRssMiB: e2eRss },
+  end_to_end: { events: N, seconds: e2eSeconds, perSecond: e2eRate, cpu_us_per_event: cpuPerEventUs, ratio_to_kcat: refs.kcat_produce ? +(e2eRate / refs.kcat_produce).toFixed(3) : null, ratio_to_es_bulk: +(e2eRate / refs.es_bulk!).toFixed(3), peakRssMiB: e2eRss },
   references: refs,
   ratios: Object.fromEntries(stageRows.filter((r) => Number.isFinite(r.perSecond)).map((r) => [r.stage, { to_kcat: refs.kcat_produce ? +(r.perSecond / refs.kcat_produce).toFixed(3) : null, to_es_bulk: +(r.perSecond / refs.es_bulk!).toFixed(3) }])),
   detection_latency_ms: { rate_lines_per_s: rate, seconds: LATENCY_S, alerts: latencies.length, p50: pct(latencies, 0.5), p95: pct(latencies, 0.95), p99: pct(latencies, 0.99), max: Math.max(...latencies), peakRssMiB: latRss },
@@ -149,6 +167,7 @@ const result = {
 console.log(`machine: ${result.machine.cpus} × ${result.machine.model}, ${result.machine.memGiB} GiB, node ${result.machine.node}, services from ${result.machine.build}; ${result.machine.stack}`);
 console.table(stageRows);
 console.table([{ what: 'end to end (line → indexed)', perSecond: e2eRate, ...result.end_to_end.peakRssMiB }, ...Object.entries(refs).map(([what, perSecond]) => ({ what: `reference: ${what}`, perSecond }))]);
+console.table([{ what: 'CPU µs per event, end to end', ...cpuPerEventUs }]);
 console.table([{ ...result.detection_latency_ms, peakRssMiB: undefined }]);
 console.log(JSON.stringify(result));
 fs.rmSync(work, { recursive: true, force: true });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { fingerprint } from './lib/field.ts';
 import { ms, type Detector } from './lib/types.ts';
 
 const params = z.strictObject({
@@ -13,8 +14,14 @@ const params = z.strictObject({
   alpha: z.number().gt(0).lt(1).default(0.05),
 });
 type P = z.infer<typeof params>;
-/** `seen` holds the current bucket's event ids (up to 5,000) so a replay is not counted twice. */
-interface S { bucket: number; count: number; baseline: number; buckets: number; alerted: number; seen: Record<string, 1>; evidence: unknown[] }
+/**
+ * `seen` holds fingerprints (8 hex digits) of the identity's last 128 event ids, so a replayed or
+ * re-sent event (they arrive close together) is not counted twice; `evidence` is kept only once
+ * the count nears the limit. The worker writes this state to its changelog after every batch, so
+ * it must stay small: holding every id of a busy minute made it 15 KB per event written.
+ */
+interface S { bucket: number; count: number; baseline: number; buckets: number; alerted: number; seen: string[]; evidence: unknown[] }
+const SEEN = 128;
 
 /** An identity's request rate far above its own baseline (an exponentially weighted average of its past buckets). */
 export const activitySpike: Detector<P, S> = {
@@ -33,26 +40,32 @@ export const activitySpike: Detector<P, S> = {
   keys: (e) => (e.user?.name && e.observer.type === 'proxy' && e.event.category.includes('api') ? [e.user.name] : []),
   detect(e, state, p, key) {
     const bucket = Math.floor(ms(e) / p.bucket_ms);
-    let s: S = state ?? { bucket, count: 0, baseline: 0, buckets: 0, alerted: -1, seen: {}, evidence: [] };
+    let s: S = state ?? { bucket, count: 0, baseline: 0, buckets: 0, alerted: -1, seen: [], evidence: [] };
     if (bucket > s.bucket) {
       // Close the finished bucket, and the empty ones since, into the baseline.
       let base = s.buckets === 0 ? s.count : s.baseline * (1 - p.alpha) + s.count * p.alpha;
       for (let gap = s.bucket + 1; gap < bucket && gap < s.bucket + 1000; gap++) base *= 1 - p.alpha;
-      s = { bucket, count: 0, baseline: base, buckets: s.buckets + (bucket - s.bucket), alerted: s.alerted, seen: {}, evidence: [] };
+      s = { bucket, count: 0, baseline: base, buckets: s.buckets + (bucket - s.bucket), alerted: s.alerted, seen: s.seen, evidence: [] };
     } else if (bucket < s.bucket) {
       return { findings: [], state: s }; // late event from a closed bucket
     }
-    if (s.seen[e.event.id]) return { findings: [], state: s };
+    const short = fingerprint(e.event.id);
+    if (s.seen.includes(short)) return { findings: [], state: s };
     s.count++;
-    if (s.count <= 5_000) s.seen[e.event.id] = 1;
-    if (s.evidence.length < 4) s.evidence.push(e);
+    s.seen.push(short);
+    if (s.seen.length > SEEN) s.seen.shift();
     const limit = Math.max(p.min_requests, p.factor * s.baseline);
-    if (s.buckets >= p.warmup_buckets && s.count > limit && s.alerted !== bucket) {
+    if (s.count > limit - 4 && s.count <= limit) { s.evidence.push(e); if (s.evidence.length > 4) s.evidence.shift(); }
+    if (s.count <= limit) return { findings: [], state: s };
+    // Past the limit the evidence has served (or cannot serve: warm-up, already alerted).
+    const evidence = s.evidence as typeof e[];
+    s.evidence = [];
+    if (s.buckets >= p.warmup_buckets && s.alerted !== bucket) {
       s.alerted = bucket;
       return {
         findings: [{
           summary: `${key} made ${s.count} API requests within ${Math.round(p.bucket_ms / 1000)} s, ${s.baseline < 1 ? 'against a baseline under 1' : `${Math.round(s.count / s.baseline)}× the baseline of ${s.baseline.toFixed(1)}`}`,
-          entity: { type: 'identity', value: key }, evidence: [...(s.evidence as typeof e[]), e], count: s.count,
+          entity: { type: 'identity', value: key }, evidence: [...evidence, e], count: s.count,
         }],
         state: s,
       };

@@ -77,7 +77,7 @@ export interface Pipeline {
   namespace: string;
   procs: Map<string, Proc>;
   kafka: ReturnType<typeof createKafka>;
-  start(name: ServiceName, instance?: number): Promise<Proc>;
+  start(name: ServiceName, instance?: number, nodeArgs?: string[]): Promise<Proc>;
   /** Documents of a kind in this pipeline's indices (after a refresh). */
   count(kind: 'events' | 'alerts'): Promise<number>;
   stopAll(): Promise<void>;
@@ -106,8 +106,8 @@ export async function startPipeline(dir: string, log: string, o: { detectors?: n
   const procs = new Map<string, Proc>();
   const p: Pipeline = {
     cfg, file, es, namespace, procs, kafka,
-    async start(name, instance = 0) {
-      const proc = spawnPodwatch(['run', name, '--config', file]);
+    async start(name, instance = 0, nodeArgs) {
+      const proc = spawnPodwatch(['run', name, '--config', file], nodeArgs ? { nodeArgs } : {});
       procs.set(`${name}${instance}`, proc);
       await proc.waitForOutput(new RegExp(`${name} started`), 120_000);
       return proc;

@@ -17,8 +17,8 @@ export interface Proc {
 }
 
 /** Runs `podwatch ARGS` as its own process, the way an operator would. */
-export function spawnPodwatch(args: string[], opts: { env?: Record<string, string>; wrapper?: string[]; cwd?: string; bin?: string } = {}): Proc {
-  const argv = [...(opts.wrapper ?? []), process.execPath, opts.bin ?? process.env.PODWATCH_TEST_BIN ?? BIN, ...args];
+export function spawnPodwatch(args: string[], opts: { env?: Record<string, string>; wrapper?: string[]; cwd?: string; bin?: string; nodeArgs?: string[] } = {}): Proc {
+  const argv = [...(opts.wrapper ?? []), process.execPath, ...(opts.nodeArgs ?? []), opts.bin ?? process.env.PODWATCH_TEST_BIN ?? BIN, ...args];
   const child = spawn(argv[0]!, argv.slice(1), { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'], cwd: opts.cwd });
   let out = '';
   child.stdout!.on('data', (d) => { out += d.toString(); });
