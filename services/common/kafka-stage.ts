@@ -62,7 +62,7 @@ export async function runStage(o: StageOptions): Promise<{ consumer: Consumer; s
     groupId: o.groupId,
     sessionTimeout: 15_000,
     heartbeatInterval: 1_000,
-    maxBytesPerPartition: 4 * 1024 * 1024,
+    maxBytesPerPartition: 1024 * 1024,
     // Let the broker gather up to 256 KiB or 100 ms per fetch: under load, fewer and larger batches
     // cost less per record (fetch, produce, commit round trips); when quiet, at most 100 ms is added.
     minBytes: 256 * 1024,
