@@ -43,9 +43,10 @@ test('attack scenarios over the real pipeline: a quiet working day, then each at
   // Requests exactly as clients make them: curl with a client certificate (or none), from a
   // loopback address or from inside a namespace, to the real nginx in front of the real Podman.
   const sent: Sent[] = [];
+  // A generous timeout: under the full suite both cores are busy and Podman answers slowly.
   function req(o: { who?: string; from?: string; ns?: Netns; method?: string; path: string; body?: string; extra?: string[] }): { status: string; body: string } {
     const host = o.ns ? o.ns.gateway : '127.0.0.1';
-    const args = ['-s', '--max-time', '10', '-w', '\n%{http_code}', '--cacert', `${lab!.pki}/server-ca.crt`, '--resolve', `localhost:${PORT}:${host}`];
+    const args = ['-sS', '--max-time', '30', '-w', '\n%{http_code}', '--cacert', `${lab!.pki}/server-ca.crt`, '--resolve', `localhost:${PORT}:${host}`];
     if (o.who) args.push('--cert', `${lab!.pki}/${o.who}.crt`, '--key', `${lab!.pki}/${o.who}.key`);
     if (o.from) args.push('--interface', o.from);
     if (o.method) args.push('-X', o.method);
@@ -56,13 +57,14 @@ test('attack scenarios over the real pipeline: a quiet working day, then each at
     const out = String(r.stdout ?? '');
     const status = out.slice(out.lastIndexOf('\n') + 1) || '000';
     sent.push({ who: o.who ?? '-', from: o.ns?.address ?? o.from ?? '127.0.0.1', method: o.method ?? 'GET', path: o.path, status });
-    return { status, body: out.slice(0, out.lastIndexOf('\n')) };
+    return { status, body: `${out.slice(0, out.lastIndexOf('\n'))}${String(r.stderr ?? '')}` };
   }
   const exec = (who: string, container: string, from: { from?: string; ns?: Netns }) => {
     const created = req({ who, ...from, method: 'POST', path: `/v4.0.0/libpod/containers/${container}/exec`, body: '{"Cmd":["id"],"AttachStdout":true}' });
     assert.equal(created.status, '201', created.body);
     const id = (JSON.parse(created.body) as { Id: string }).Id;
-    assert.equal(req({ who, ...from, method: 'POST', path: `/v4.0.0/libpod/exec/${id}/start`, body: '{"Detach":true}' }).status, '200');
+    const started = req({ who, ...from, method: 'POST', path: `/v4.0.0/libpod/exec/${id}/start`, body: '{"Detach":true}' });
+    assert.equal(started.status, '200', started.body);
   };
 
   // The pipeline: five services as their own processes over the real Kafka and Elasticsearch.
@@ -118,15 +120,18 @@ test('attack scenarios over the real pipeline: a quiet working day, then each at
   // A normal working day: three identities from the allowed networks, reads, a container
   // lifecycle by CI, and CI's excepted exec into its build container.
   for (let round = 0; round < 3; round++) {
-    assert.equal(req({ who: 'alice', from: '127.0.0.10', path: '/v4.0.0/libpod/info' }).status, '200');
+    const info = req({ who: 'alice', from: '127.0.0.10', path: '/v4.0.0/libpod/info' });
+    assert.equal(info.status, '200', info.body);
     req({ who: 'alice', from: '127.0.0.10', path: '/v4.0.0/libpod/containers/json?all=true' });
     req({ who: 'alice', from: '127.0.0.10', path: '/v4.0.0/libpod/containers/web/json' });
-    assert.equal(req({ who: 'bob', ns: office, path: '/v1.41/containers/json' }).status, '200');
+    const list = req({ who: 'bob', ns: office, path: '/v1.41/containers/json' });
+    assert.equal(list.status, '200', list.body);
     req({ who: 'bob', ns: office, path: '/v1.41/images/json' });
     req({ who: 'ci-bot', from: '127.0.0.11', path: '/v4.0.0/libpod/_ping' });
     req({ who: 'ci-bot', from: '127.0.0.11', path: '/v4.0.0/libpod/images/json' });
   }
-  assert.equal(req({ who: 'ci-bot', from: '127.0.0.11', method: 'POST', path: '/v4.0.0/libpod/containers/create', body: '{"name":"ci-job-1","image":"localhost/test-busybox","command":["sleep","5"]}' }).status, '201');
+  const created = req({ who: 'ci-bot', from: '127.0.0.11', method: 'POST', path: '/v4.0.0/libpod/containers/create', body: '{"name":"ci-job-1","image":"localhost/test-busybox","command":["sleep","5"]}' });
+  assert.equal(created.status, '201', created.body);
   req({ who: 'ci-bot', from: '127.0.0.11', method: 'DELETE', path: '/v4.0.0/libpod/containers/ci-job-1?force=true' });
   exec('ci-bot', 'build-1', { from: '127.0.0.11' });
   const normalDay = sent.length;
@@ -141,7 +146,8 @@ test('attack scenarios over the real pipeline: a quiet working day, then each at
   req({ who: 'mallory', from: '127.0.0.21', path: '/v4.0.0/libpod/info' });                                     // wrong-CA certificate
   exec('ci-bot', 'web', { from: '127.0.0.11' });                                                                  // exec into a container
   exec('bob', 'web', { ns: office });                                                                             // exec by an identity that never did one
-  assert.equal(req({ who: 'alice', ns: outside, path: '/v4.0.0/libpod/containers/json' }).status, '200');       // from outside the allowed networks
+  const outsider = req({ who: 'alice', ns: outside, path: '/v4.0.0/libpod/containers/json' });                  // from outside the allowed networks
+  assert.equal(outsider.status, '200', outsider.body);
   req({ who: 'alice', from: '127.0.0.10', method: 'POST', path: '/v4.0.0/libpod/secrets/create?name=db-pass', body: '"s3cret"' });
   req({ who: 'alice', from: '127.0.0.10', path: '/v4.0.0/libpod/secrets/db-pass/json?showsecret=true' });        // secret read
   req({ who: 'bob', ns: office, path: '/v1.41/containers/web/archive?path=/etc' });                              // archive download

@@ -29,7 +29,7 @@ export function startLab(port: number, opts: { listenAll?: boolean } = {}): Lab 
 
 /** curl against the lab's nginx; returns the HTTP status (000 when the handshake failed). */
 export function curl(l: Lab, urlPath: string, opts: { cert?: string; method?: string; body?: string; from?: string } = {}): string {
-  const args = ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '10', '--cacert', `${l.pki}/server-ca.crt`];
+  const args = ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--max-time', '30', '--cacert', `${l.pki}/server-ca.crt`];
   if (opts.cert) args.push('--cert', `${l.pki}/${opts.cert}.crt`, '--key', `${l.pki}/${opts.cert}.key`);
   if (opts.method) args.push('-X', opts.method);
   if (opts.body) args.push('-H', 'Content-Type: application/json', '-d', opts.body);
