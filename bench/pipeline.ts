@@ -77,7 +77,7 @@ for (const stage of ['collector', 'normalizer', 'detector', 'indexer'] as const)
   const seconds = (Date.now() - t0) / 1000;
   if (stage === profiled) { await proc.stop('SIGTERM'); log(`${stage} profile in ${profileDir}`); }
   stageRows.push({ stage, events: N, seconds, perSecond: Math.round(N / seconds), peakRssMiB: Math.round(proc.peakRssKiB() / 1024) });
-  log(`${stage}: ${Math.round(N / seconds)} events/s`);
+  log(`${stage}: ${Math.round(N / seconds)} events/s, peak RSS ${Math.round(proc.peakRssKiB() / 1024)} MiB`);
 }
 if (profiled) process.exit(0);
 const alerter = await p.start('alerter');
