@@ -1,4 +1,4 @@
-import { commonName, httpFields, intOrUndefined, ipOrUndefined, nonEmpty, parseOpensslDate, tlsVersion, validDate } from './fields.ts';
+import { commonName, intOrUndefined, ipOrUndefined, nonEmpty, parseOpensslDate, tlsVersion, validDate } from './fields.ts';
 import { ParseError, type Parsed, type Parser } from './types.ts';
 
 type Line = Record<string, string | undefined>;
@@ -30,7 +30,9 @@ export const nginxJson: Parser = {
     if (verify?.startsWith('FAILED')) authFailure = `client certificate rejected: ${verify.slice('FAILED:'.length) || 'verify failed'}`;
     else if (status === 400 && tlsOn && verify === 'NONE') authFailure = 'no client certificate';
     else if (status === 401 || status === 403 || status === 495 || status === 496) authFailure = `HTTP ${status}`;
-    const http = httpFields(l.request_method, l.request_uri, /HTTP\/(\S+)/.exec(l.server_protocol ?? '')?.[1]);
+    const q = l.request_uri.indexOf('?');
+    const tls = tlsVersion(l.ssl_protocol);
+    // Members left undefined are dropped by the normalizer; no spreads keeps this path cheap.
     return {
       timestamp: validDate(ts, 'msec/time'),
       dataset: 'nginx.access',
@@ -38,29 +40,28 @@ export const nginxJson: Parser = {
       kind: 'http',
       request: { method: l.request_method, uri: l.request_uri },
       certVerified: verified,
-      ...(authFailure ? { authFailure } : {}),
+      authFailure,
       fields: {
         source: { ip: ipOrUndefined(l.remote_addr), port: intOrUndefined(l.remote_port) },
-        url: http.url,
+        url: { path: q === -1 ? l.request_uri : l.request_uri.slice(0, q), query: q === -1 ? undefined : l.request_uri.slice(q + 1) },
         http: {
-          ...http.http,
-          request: { ...http.http!.request, id: nonEmpty(l.upstream_reference_id) ?? nonEmpty(l.request_id), bytes: intOrUndefined(l.request_length) },
+          request: { method: l.request_method.toUpperCase(), id: nonEmpty(l.upstream_reference_id) ?? nonEmpty(l.request_id), bytes: intOrUndefined(l.request_length) },
           response: { status_code: status, bytes: intOrUndefined(l.body_bytes_sent) },
+          version: /HTTP\/(\S+)/.exec(l.server_protocol ?? '')?.[1],
         },
         tls: tlsOn || subject ? {
           established: tlsOn,
-          ...tlsVersion(l.ssl_protocol),
+          version: tls.version,
+          version_protocol: tls.version_protocol,
           cipher: nonEmpty(l.ssl_cipher),
           client: subject || verify ? {
-            ...(fingerprint ? { hash: { sha1: fingerprint.toLowerCase() } } : {}),
-            ...(notAfter ? { not_after: notAfter.toISOString() } : {}),
-            ...(subject ? {
-              x509: {
-                subject: { distinguished_name: subject, common_name: commonName(subject) },
-                issuer: { distinguished_name: nonEmpty(l.ssl_client_i_dn) },
-                serial_number: nonEmpty(l.ssl_client_serial),
-              },
-            } : {}),
+            hash: fingerprint ? { sha1: fingerprint.toLowerCase() } : undefined,
+            not_after: notAfter?.toISOString(),
+            x509: subject ? {
+              subject: { distinguished_name: subject, common_name: commonName(subject) },
+              issuer: { distinguished_name: nonEmpty(l.ssl_client_i_dn) },
+              serial_number: nonEmpty(l.ssl_client_serial),
+            } : undefined,
             verify,
           } : undefined,
         } : undefined,
