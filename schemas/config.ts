@@ -22,6 +22,11 @@ export const KafkaConfig = z.strictObject({
   /** Consumer group ids are `<group_prefix>-<service>`; two Podwatch pipelines on one cluster need different prefixes. */
   group_prefix: z.string().regex(/^[A-Za-z0-9_.-]+$/).default('podwatch'),
   tls: TlsConfig.default({ enabled: false, reject_unauthorized: true }),
+  /**
+   * The normalizer, detector and indexer commit offsets (and the detector its state) at most this
+   * often; after a crash at most this long of input is processed again, under the same ids.
+   */
+  commit_interval_ms: z.number().int().min(0).max(60_000).default(1000),
   sasl: z.strictObject({
     mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
     username: z.string().min(1),

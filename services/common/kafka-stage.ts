@@ -27,6 +27,18 @@ export interface StageOptions {
    * acknowledges another partition's records. `handle` must not share per-batch state across awaits.
    */
   concurrency?: number;
+  /**
+   * Offsets are committed at most this often (default 0: after every batch). Between commits a
+   * batch's outputs are still sent and acknowledged before its offset is resolved; only the commit
+   * waits, so a crash replays at most this long of input. Stages whose outputs carry ids derived
+   * from their inputs replay idempotently.
+   */
+  commitIntervalMs?: number;
+  /**
+   * Records that must be durable before offsets move (state changelog entries), asked for at each
+   * commit: they cover at least every batch resolved so far. Sent, acknowledged, then committed.
+   */
+  beforeCommit?: () => Output[];
 }
 
 /**
@@ -54,8 +66,9 @@ const MAX_REQUEST_BYTES = 900 * 1024;
 
 /**
  * Consume → transform → produce, at least once: a batch's offset is committed only after every
- * record it produced was acknowledged by Kafka (acks=-1), in order. A crash before the commit
- * replays the batch; stages derive output ids from input ids, so replays are idempotent.
+ * record it produced (and, with `beforeCommit`, the state it changed) was acknowledged by Kafka
+ * (acks=-1), in order. A crash before the commit replays from the last committed offset; stages
+ * derive output ids from input ids, so replays are idempotent.
  */
 export async function runStage(o: StageOptions): Promise<{ consumer: Consumer; stop: () => Promise<void>; lag: () => number }> {
   const consumer = o.kafka.consumer({
@@ -72,50 +85,132 @@ export async function runStage(o: StageOptions): Promise<{ consumer: Consumer; s
   const log = o.logger.child({ component: `${o.name}_stage` });
   const lagByPartition = new Map<number, number>();
   const lagGauge = o.metrics.gauge('podwatch_consumer_lag', 'Messages behind the end of the input topic', ['topic']);
-  const batchTime = o.metrics.histogram('podwatch_stage_batch_seconds', 'Time from receiving a batch to committing it', [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5]);
+  const batchTime = o.metrics.histogram('podwatch_stage_batch_seconds', 'Time from receiving a batch to its outputs being acknowledged', [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5]);
+  const commits = o.metrics.counter('podwatch_stage_commits_total', 'Offset commits by outcome (ok, failed: retried at the next one)', ['component', 'outcome']);
+  const interval = o.commitIntervalMs ?? 0;
+
+  // Resolved (outputs acknowledged) but not yet committed: partition → next offset to read.
+  const pending = new Map<number, string>();
+  let lastCommit = Date.now();
+  // Batches between the start of `handle` and the acknowledgement of their outputs.
+  let unacked = 0;
+  // While set, a commit waits for the batches in hand and new batches wait for the commit: the
+  // state it makes durable then reflects acknowledged batches only, so a replay from the committed
+  // offsets can never find its alerts already counted in the state but missing from Kafka.
+  let barrier: { promise: Promise<void>; release: (err?: unknown) => void } | undefined;
+  let stopping = false;
+
+  const runCommit = async (): Promise<void> => {
+    const offsets = new Map(pending);
+    pending.clear();
+    lastCommit = Date.now();
+    try {
+      const durable = o.beforeCommit?.() ?? [];
+      if (durable.length) await sendInOrder(o.producer, durable);
+    } catch (err) {
+      for (const [p, off] of offsets) if (!pending.has(p)) pending.set(p, off);
+      throw err;
+    }
+    if (offsets.size === 0) return;
+    try {
+      await consumer.commitOffsets([...offsets].map(([partition, offset]) => ({ topic: o.topic, partition, offset })));
+      commits.inc({ component: o.name, outcome: 'ok' });
+    } catch (err) {
+      // A rebalance in between: keep what no later batch superseded, for the next commit.
+      for (const [p, off] of offsets) if (!pending.has(p)) pending.set(p, off);
+      commits.inc({ component: o.name, outcome: 'failed' });
+      log.debug({ err: errorMessage(err) }, 'offset commit failed; retried with the next one');
+    }
+  };
+  /** Runs the requested commit once no batch is in hand; new batches wait until it is done. */
+  const commitWhenDrained = async (): Promise<void> => {
+    const b = barrier;
+    if (!b || unacked > 0) return b?.promise;
+    try {
+      await runCommit();
+      b.release();
+    } catch (err) {
+      b.release(err);
+      throw err;
+    } finally {
+      if (barrier === b) barrier = undefined;
+    }
+  };
+  const requestCommit = (): Promise<void> => {
+    if (!barrier) {
+      let release!: (err?: unknown) => void;
+      const promise = new Promise<void>((resolve, reject) => { release = (err) => (err === undefined ? resolve() : reject(err)); });
+      promise.catch(() => undefined);
+      barrier = { promise, release };
+    }
+    return commitWhenDrained();
+  };
 
   consumer.on(consumer.events.CRASH, (e) => log.warn({ err: errorMessage(e.payload.error), restart: e.payload.restart }, 'consumer crashed; kafkajs restarts it'));
-  consumer.on(consumer.events.GROUP_JOIN, (e) => {
-    const parts = e.payload.memberAssignment[o.topic] ?? [];
-    log.info({ partitions: parts }, 'partitions assigned');
+  let assigned: number[] = [];
+  consumer.on(consumer.events.GROUP_JOIN, async (e) => {
+    const next = e.payload.memberAssignment[o.topic] ?? [];
+    log.info({ partitions: next }, 'partitions assigned');
+    const gone = assigned.filter((p) => !next.includes(p));
+    const fresh = next.filter((p) => !assigned.includes(p));
+    assigned = next;
+    // Progress on a partition that moved away is the new owner's to replay: never commit it from here.
+    for (const p of gone) { pending.delete(p); lagByPartition.delete(p); }
+    if (gone.length && o.onRevoke) await o.onRevoke(gone);
+    if (fresh.length && o.onAssign) await o.onAssign(fresh);
   });
   await consumer.connect();
   await consumer.subscribe({ topic: o.topic, fromBeginning: o.fromBeginning ?? true });
-
-  let assigned: number[] = [];
-  if (o.onAssign || o.onRevoke) {
-    consumer.on(consumer.events.GROUP_JOIN, async (e) => {
-      const next = e.payload.memberAssignment[o.topic] ?? [];
-      const gone = assigned.filter((p) => !next.includes(p));
-      const fresh = next.filter((p) => !assigned.includes(p));
-      assigned = next;
-      if (gone.length && o.onRevoke) await o.onRevoke(gone);
-      if (fresh.length && o.onAssign) await o.onAssign(fresh);
-    });
-  }
 
   await consumer.run({
     autoCommit: false,
     partitionsConsumedConcurrently: o.concurrency ?? 3,
     eachBatchAutoResolve: false,
     eachBatch: async ({ batch, heartbeat, isRunning, isStale, resolveOffset }: EachBatchPayload) => {
-      if (!isRunning() || isStale() || batch.messages.length === 0) return;
-      const end = batchTime.startTimer();
-      o.metrics.received.inc({ component: o.name }, batch.messages.length);
-      const outputs = await o.handle(batch.messages, { topic: batch.topic, partition: batch.partition, heartbeat });
-      await sendInOrder(o.producer, outputs, heartbeat);
-      o.metrics.sent.inc({ component: o.name }, outputs.length);
-      resolveOffset(batch.lastOffset());
-      const next = (BigInt(batch.lastOffset()) + 1n).toString();
-      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: next }]);
-      lagByPartition.set(batch.partition, Number(batch.offsetLag()));
-      lagGauge.set({ topic: o.topic }, [...lagByPartition.values()].reduce((a, b) => a + b, 0));
-      end();
+      while (barrier && !stopping) await barrier.promise.catch(() => undefined);
+      if (stopping || !isRunning() || isStale() || batch.messages.length === 0) return;
+      unacked++;
+      try {
+        const end = batchTime.startTimer();
+        o.metrics.received.inc({ component: o.name }, batch.messages.length);
+        const outputs = await o.handle(batch.messages, { topic: batch.topic, partition: batch.partition, heartbeat });
+        await sendInOrder(o.producer, outputs, heartbeat);
+        o.metrics.sent.inc({ component: o.name }, outputs.length);
+        resolveOffset(batch.lastOffset());
+        pending.set(batch.partition, (BigInt(batch.lastOffset()) + 1n).toString());
+        lagByPartition.set(batch.partition, Number(batch.offsetLag()));
+        lagGauge.set({ topic: o.topic }, [...lagByPartition.values()].reduce((a, b) => a + b, 0));
+        end();
+      } finally {
+        unacked--;
+      }
+      if (interval === 0 && !o.beforeCommit) {
+        // Nothing to make durable first: commit this partition alone, without waiting for the others.
+        const offset = pending.get(batch.partition)!;
+        pending.delete(batch.partition);
+        await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset }]);
+      } else if (Date.now() - lastCommit >= interval) await requestCommit();
+      else await commitWhenDrained();
     },
   });
+  // A quiet input still gets its last offsets (and state) committed within the interval.
+  const timer = interval > 0 ? setInterval(() => {
+    if (Date.now() - lastCommit >= interval) {
+      requestCommit().catch((err) => log.warn({ err: errorMessage(err) }, 'commit failed; retrying at the next one'));
+    }
+  }, interval) : undefined;
+  timer?.unref();
   return {
     consumer,
-    stop: () => consumer.disconnect(),
+    async stop() {
+      // Finish the batches in hand, make their state durable and commit, then leave the group.
+      stopping = true;
+      clearInterval(timer);
+      consumer.pause([{ topic: o.topic }]);
+      while (unacked > 0 || barrier) await new Promise((r) => setTimeout(r, 20));
+      await requestCommit();
+      await consumer.disconnect();
+    },
     lag: () => [...lagByPartition.values()].reduce((a, b) => a + b, 0),
   };
 }

@@ -29,6 +29,8 @@ export async function main(cfg: Readonly<Config>): Promise<void> {
   const store = new ChangelogState<StateEntry>(kafka, t.state, logger.child({ component: 'state' }), 'detector state');
   let ready: Promise<void> = Promise.resolve();
   let batches = 0;
+  // Keys changed since the last commit.
+  const changed = new Set<string>();
 
   const stage = await runStage({
     kafka, producer, logger, metrics, name: 'detector', groupId: `${cfg.kafka.group_prefix}-detector`, topic: t.events,
@@ -36,7 +38,11 @@ export async function main(cfg: Readonly<Config>): Promise<void> {
       ready = store.restore(partitions).then((entries) => { for (const [k, v] of entries) engine.states.set(k, v); });
       await ready;
     },
-    onRevoke: async (partitions) => { store.drop(partitions, engine.states); },
+    onRevoke: async (partitions) => {
+      // Their unsaved changes are the new owner's to replay from the committed offsets.
+      for (const sk of changed) if (partitions.includes(store.partitionOf.get(sk) ?? -1)) changed.delete(sk);
+      store.drop(partitions, engine.states);
+    },
     handle: async (messages, where) => {
       await ready;
       const out: Output[] = [];
@@ -54,13 +60,25 @@ export async function main(cfg: Readonly<Config>): Promise<void> {
         for (const a of engine.process(r.data)) out.push({ topic: t.alerts, key: a.alert.entity.value, value: JSON.stringify(a) });
       }
       if (++batches % 50 === 0) engine.expire();
-      for (const sk of engine.dirty) {
-        if (!store.partitionOf.has(sk)) store.partitionOf.set(sk, where.partition);
+      // A key's changelog partition is the input partition that first touched it.
+      for (const sk of engine.dirty) if (!store.partitionOf.has(sk)) store.partitionOf.set(sk, where.partition);
+      for (const sk of engine.dirty) changed.add(sk);
+      engine.dirty.clear();
+      return out;
+    },
+    // State changes reach the changelog once per commit, not once per batch: a key that changes
+    // with every event is written once a second. Its value then reflects acknowledged batches only.
+    commitIntervalMs: cfg.kafka.commit_interval_ms,
+    beforeCommit: () => {
+      const out: Output[] = [];
+      for (const sk of changed) {
         const entry = engine.states.get(sk);
-        out.push({ topic: t.state, key: sk, value: entry ? JSON.stringify(entry) : null, partition: store.partitionOf.get(sk)! });
+        const partition = store.partitionOf.get(sk);
+        if (partition === undefined) continue;
+        out.push({ topic: t.state, key: sk, value: entry ? JSON.stringify(entry) : null, partition });
         if (!entry) store.partitionOf.delete(sk);
       }
-      engine.dirty.clear();
+      changed.clear();
       return out;
     },
   });

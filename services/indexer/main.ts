@@ -35,6 +35,7 @@ export async function main(cfg: Readonly<Config>): Promise<void> {
     kafka, producer, logger, metrics, name: `indexer_${kind}`, groupId: `${cfg.kafka.group_prefix}-indexer-${kind}`, topic: t[kind],
     // One bulk at a time: Elasticsearch is the bottleneck, and while it is away only one batch waits in memory.
     concurrency: 1,
+    commitIntervalMs: cfg.kafka.commit_interval_ms,
     // Heartbeats while Elasticsearch is away keep the partitions here; nothing is fetched meanwhile.
     handle: (messages, where) => indexBatch(messages, where, kind, { client, layout: layout!, topics: t, logger, metrics, keepAlive: where.heartbeat }),
   })));

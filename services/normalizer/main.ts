@@ -22,6 +22,7 @@ export async function main(cfg: Readonly<Config>): Promise<void> {
   const stage = await runStage({
     kafka, producer, logger, metrics, name: 'normalizer', groupId: `${cfg.kafka.group_prefix}-normalizer`, topic: t.raw,
     handle: (messages, where) => messages.map((m): Output => normalizeRaw(m, where, ctx, t, metrics)),
+    commitIntervalMs: cfg.kafka.commit_interval_ms,
   });
   const ops = await startOpsServer(metrics, () => ({ ok: true, detail: { lag: stage.lag() } }), {
     host: cfg.normalizer.http.host, port: cfg.normalizer.http.port ?? 9465,
