@@ -93,6 +93,9 @@ class InProcessPipeline implements Sink {
   private draining = false;
   private waiters: Array<() => void> = [];
   private readonly retryTimer: NodeJS.Timeout;
+  /** Acknowledgements of processed records, released once a snapshot holds their effects. */
+  private unacked: Array<() => void> = [];
+  private snapshotTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly cfg: Readonly<Config>, private readonly logger: Logger, private readonly metrics: ReturnType<typeof createMetrics>, private readonly store: Store) {
     this.ctx = normalizeContext(cfg.normalizer);
@@ -138,12 +141,18 @@ class InProcessPipeline implements Sink {
       for (const item of batch) {
         if (item.work) await item.work(); else await this.process(item.value!);
       }
-      // Everything these records caused is stored and delivered (or parked) before the collector may checkpoint past them.
+      // Everything these records caused is stored and delivered (or parked) before the collector
+      // may checkpoint past them, and the detector state they changed is on disk: acknowledgements
+      // wait for the next snapshot (at most a second), so a kill -9 never leaves a checkpoint ahead
+      // of the state (a burst straddling the crash still counts every failure).
       await this.store.flush();
-      for (const item of batch) item.onAck();
+      for (const item of batch) this.unacked.push(item.onAck);
+      if (Date.now() - this.lastSnapshot >= 1000) this.snapshot();
       if (this.waiters.length && this.hasCapacity) for (const w of this.waiters.splice(0)) w();
     }
-    if (this.engine.dirty.size && Date.now() - this.lastSnapshot > 1000) this.snapshot();
+    if (this.unacked.length && !this.snapshotTimer) {
+      this.snapshotTimer = setTimeout(() => { this.snapshotTimer = undefined; this.enqueue(async () => this.snapshot()); }, Math.max(0, 1000 - (Date.now() - this.lastSnapshot)));
+    }
     this.draining = false;
   }
 
@@ -204,19 +213,30 @@ class InProcessPipeline implements Sink {
     this.snapshot();
   }
 
+  /** Writes state, groups and parked deliveries atomically, then releases the acknowledgements it covers. */
   snapshot(): void {
     this.engine.expire();
     fs.mkdirSync(path.dirname(this.stateFile), { recursive: true });
     const tmp = `${this.stateFile}.tmp`;
     const snap: Snapshot = { states: [...this.engine.states], alerts: [...this.seenAlerts], groups: [...this.grouper.groups], pending: this.pending };
-    fs.writeFileSync(tmp, JSON.stringify(snap));
+    const fd = fs.openSync(tmp, 'w', 0o600);
+    try {
+      fs.writeSync(fd, JSON.stringify(snap));
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
     fs.renameSync(tmp, this.stateFile);
     this.engine.dirty.clear();
     this.lastSnapshot = Date.now();
+    const acks = this.unacked;
+    this.unacked = [];
+    for (const ack of acks) ack();
   }
 
   close(): void {
     clearInterval(this.retryTimer);
+    clearTimeout(this.snapshotTimer);
     for (const c of this.dispatcher.channels.values()) c.close?.();
   }
 
@@ -245,11 +265,13 @@ export async function main(loaded: Readonly<Config>): Promise<void> {
   logger.info({ store: where, sources: watching, detectors: enabledDetectors(cfg).map((d) => d.detector.meta.id), checkpoints: cfg.collector.checkpoint_dir, metricsPort: ops.port }, 'standalone Podwatch started');
   process.stderr.write(`Podwatch (standalone) is watching:\n${watching.map((w) => `  - ${w}`).join('\n')}\nEvents and alerts are kept in ${where}.\nAlerts are printed here${cfg.alerter.channels.length ? ` and sent to ${cfg.alerter.channels.map((c) => c.name).join(', ')}` : ''}; metrics on http://${cfg.collector.http.host}:${ops.port}/metrics\n`);
   onShutdown(logger, async () => {
+    // Stop reading, finish what was read, snapshot (which releases its acknowledgements), then
+    // write the collector's final checkpoints: they never run ahead of the state.
     await collector.stop();
-    collector.close();
     await pipeline.idle();
-    pipeline.close();
     pipeline.snapshot();
+    collector.close();
+    pipeline.close();
     await ops.close();
   });
 }
