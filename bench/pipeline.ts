@@ -14,6 +14,8 @@ import { parseConfig } from '../services/common/config.ts';
 import { createElasticsearch } from '../services/common/elasticsearch.ts';
 import { normalize, normalizeContext } from '../services/normalizer/normalize.ts';
 import { installTemplates } from '../services/indexer/templates.ts';
+import { runStage } from '../services/common/kafka-stage.ts';
+import { createMetrics } from '../services/common/metrics.ts';
 import { memoryLogger } from '../test/helpers/log.ts';
 import { LoadWriter, startPipeline, type Pipeline, type ServiceName } from '../test/helpers/pipeline.ts';
 import { waitUntil } from '../test/helpers/process.ts';
@@ -55,7 +57,7 @@ for (let i = 0; i < N; i += 10_000) input.write(Math.min(10_000, N - i));
 log(`${N} lines written to ${input.file}`);
 
 // ---- Each stage alone, in pipeline order, on the same input.
-const stageRows: Array<{ stage: string; events: number; seconds: number; perSecond: number; perCpuSecond: number; peakRssMiB: number }> = [];
+const stageRows: Array<{ stage: string; events: number; seconds: number; perSecond: number; perCpuSecond: number; peakRssMiB: number; peakAnonMiB: number }> = [];
 const p: Pipeline = await startPipeline(path.join(work, 'stages'), input.file, { webhook: hook.url, services: [] });
 const admin = p.kafka.admin();
 await admin.connect();
@@ -79,13 +81,14 @@ for (const stage of ['collector', 'normalizer', 'detector', 'indexer'] as const)
   const seconds = (Date.now() - t0) / 1000;
   const perCpuSecond = Math.round(N / (cpuSeconds(proc.child.pid) - cpuStart));
   if (stage === profiled) { await proc.stop('SIGTERM'); log(`${stage} profile in ${profileDir}`); }
-  stageRows.push({ stage, events: N, seconds, perSecond: Math.round(N / seconds), perCpuSecond, peakRssMiB: Math.round(proc.peakRssKiB() / 1024) });
-  log(`${stage}: ${Math.round(N / seconds)} events/s, ${perCpuSecond} events per CPU-second, peak RSS ${Math.round(proc.peakRssKiB() / 1024)} MiB`);
+  const mem = { peakRssMiB: Math.round(proc.peakRssKiB() / 1024), peakAnonMiB: Math.round(proc.peakAnonKiB() / 1024) };
+  stageRows.push({ stage, events: N, seconds, perSecond: Math.round(N / seconds), perCpuSecond, ...mem });
+  log(`${stage}: ${Math.round(N / seconds)} events/s, ${perCpuSecond} events per CPU-second, peak RSS ${mem.peakRssMiB} MiB (own ${mem.peakAnonMiB} MiB)`);
 }
 if (profiled) process.exit(0);
 const alerter = await p.start('alerter');
 await waitUntil(() => hook.accepted().length >= input.execs, 120_000, 'the exec notifications');
-stageRows.push({ stage: 'alerter', events: input.execs, seconds: NaN, perSecond: NaN, perCpuSecond: NaN, peakRssMiB: Math.round(alerter.peakRssKiB() / 1024) });
+stageRows.push({ stage: 'alerter', events: input.execs, seconds: NaN, perSecond: NaN, perCpuSecond: NaN, peakRssMiB: Math.round(alerter.peakRssKiB() / 1024), peakAnonMiB: Math.round(alerter.peakAnonKiB() / 1024) });
 await admin.disconnect();
 await p.stopAll();
 
@@ -104,6 +107,31 @@ if (kcat) {
   if (r.status === 0) refs.kcat_produce = Math.round(N / ((Date.now() - t0) / 1000));
   else log(`kcat failed: ${r.stderr}`);
 } else log('kcat (Debian package kafkacat) not installed: no Kafka reference');
+{
+  // The floor kafkajs sets for any stage: the same consume → produce (acks=-1) → commit loop over the
+  // N events, copying each unchanged, in this process. Its events per CPU-second bound every stage's.
+  const copyTopic = uniq('bench-copy');
+  const a = p.kafka.admin();
+  await a.connect();
+  await a.createTopics({ topics: [{ topic: copyTopic, numPartitions: p.cfg.kafka.topics.partitions, replicationFactor: 1 }], waitForLeaders: true });
+  const producer = p.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const { logger } = memoryLogger('error');
+  const cpu0 = process.cpuUsage();
+  const t0 = Date.now();
+  const copy = await runStage({
+    kafka: p.kafka, producer, logger, metrics: createMetrics('bench'), name: 'copy', groupId: uniq('bench-copy'), topic: t.events,
+    commitIntervalMs: p.cfg.kafka.commit_interval_ms,
+    handle: (messages) => messages.map((m) => ({ topic: copyTopic, key: m.key?.toString() ?? null, value: m.value!.toString() })),
+  });
+  await waitUntil(async () => (await topicTotal(a, copyTopic)) >= N, 600_000, 'the kafkajs copy stage');
+  const cpu = process.cpuUsage(cpu0);
+  refs.kafkajs_copy = Math.round(N / ((Date.now() - t0) / 1000));
+  refs.kafkajs_copy_per_cpu_second = Math.round(N / ((cpu.user + cpu.system) / 1e6));
+  await copy.stop();
+  await producer.disconnect();
+  await a.disconnect();
+}
 {
   const cfg = parseConfig({ normalizer: { local_timezone: 'UTC' } });
   const ctx = normalizeContext(cfg.normalizer);
@@ -138,6 +166,7 @@ const cpuPerEventUs = Object.fromEntries(Object.entries(cpuPids()).map(([k, pid]
 void collectorProc;
 const e2eRate = Math.round(N / e2eSeconds);
 const e2eRss = Object.fromEntries([...e2e.procs].map(([k, proc]) => [k.replace(/0$/, ''), Math.round(proc.peakRssKiB() / 1024)]));
+const e2eAnon = Object.fromEntries([...e2e.procs].map(([k, proc]) => [k.replace(/0$/, ''), Math.round(proc.peakAnonKiB() / 1024)]));
 await e2e.stopAll();
 log(`end to end: ${e2eRate} events/s`);
 
@@ -155,6 +184,7 @@ const latencies = hook2.accepted().map((r) => {
   return r.at - (live.execWrittenAt.get(n.entity.value) ?? NaN);
 }).filter((x) => Number.isFinite(x));
 const latRss = Object.fromEntries([...lat.procs].map(([k, proc]) => [k.replace(/0$/, ''), Math.round(proc.peakRssKiB() / 1024)]));
+const latAnon = Object.fromEntries([...lat.procs].map(([k, proc]) => [k.replace(/0$/, ''), Math.round(proc.peakAnonKiB() / 1024)]));
 await lat.stopAll();
 await hook.close();
 await hook2.close();
@@ -162,16 +192,17 @@ await hook2.close();
 const result = {
   machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, build: process.env.PODWATCH_TEST_BIN ? 'dist (compiled)' : 'tsx', stack: 'Kafka 4.1.1 KRaft + Elasticsearch 7.10.2 on the same machine', lines: N },
   stages: stageRows,
-  end_to_end: { events: N, seconds: e2eSeconds, perSecond: e2eRate, cpu_us_per_event: cpuPerEventUs, ratio_to_kcat: refs.kcat_produce ? +(e2eRate / refs.kcat_produce).toFixed(3) : null, ratio_to_es_bulk: +(e2eRate / refs.es_bulk!).toFixed(3), peakRssMiB: e2eRss },
+  end_to_end: { events: N, seconds: e2eSeconds, perSecond: e2eRate, cpu_us_per_event: cpuPerEventUs, ratio_to_kcat: refs.kcat_produce ? +(e2eRate / refs.kcat_produce).toFixed(3) : null, ratio_to_es_bulk: +(e2eRate / refs.es_bulk!).toFixed(3), peakRssMiB: e2eRss, peakAnonMiB: e2eAnon },
   references: refs,
-  ratios: Object.fromEntries(stageRows.filter((r) => Number.isFinite(r.perSecond)).map((r) => [r.stage, { to_kcat: refs.kcat_produce ? +(r.perSecond / refs.kcat_produce).toFixed(3) : null, to_es_bulk: +(r.perSecond / refs.es_bulk!).toFixed(3) }])),
-  detection_latency_ms: { rate_lines_per_s: rate, seconds: LATENCY_S, alerts: latencies.length, p50: pct(latencies, 0.5), p95: pct(latencies, 0.95), p99: pct(latencies, 0.99), max: Math.max(...latencies), peakRssMiB: latRss },
+  ratios: Object.fromEntries(stageRows.filter((r) => Number.isFinite(r.perSecond)).map((r) => [r.stage, { to_kcat: refs.kcat_produce ? +(r.perSecond / refs.kcat_produce).toFixed(3) : null, to_es_bulk: +(r.perSecond / refs.es_bulk!).toFixed(3), per_cpu_second_to_kafkajs_copy: +(r.perCpuSecond / refs.kafkajs_copy_per_cpu_second!).toFixed(3) }])),
+  detection_latency_ms: { rate_lines_per_s: rate, seconds: LATENCY_S, alerts: latencies.length, p50: pct(latencies, 0.5), p95: pct(latencies, 0.95), p99: pct(latencies, 0.99), max: Math.max(...latencies), peakRssMiB: latRss, peakAnonMiB: latAnon },
 };
 console.log(`machine: ${result.machine.cpus} × ${result.machine.model}, ${result.machine.memGiB} GiB, node ${result.machine.node}, services from ${result.machine.build}; ${result.machine.stack}`);
 console.table(stageRows);
-console.table([{ what: 'end to end (line → indexed)', perSecond: e2eRate, ...result.end_to_end.peakRssMiB }, ...Object.entries(refs).map(([what, perSecond]) => ({ what: `reference: ${what}`, perSecond }))]);
+console.table([{ what: 'end to end (line → indexed)', perSecond: e2eRate }, ...Object.entries(refs).map(([what, perSecond]) => ({ what: `reference: ${what}`, perSecond }))]);
 console.table([{ what: 'CPU µs per event, end to end', ...cpuPerEventUs }]);
-console.table([{ ...result.detection_latency_ms, peakRssMiB: undefined }]);
+console.table([{ what: 'peak RSS MiB, end to end', ...e2eRss }, { what: 'peak own (RssAnon) MiB, end to end', ...e2eAnon }, { what: 'peak RSS MiB, half rate', ...latRss }, { what: 'peak own (RssAnon) MiB, half rate', ...latAnon }]);
+console.table([{ ...result.detection_latency_ms, peakRssMiB: undefined, peakAnonMiB: undefined }]);
 console.log(JSON.stringify(result));
 fs.rmSync(work, { recursive: true, force: true });
 process.exit(0);

@@ -12,8 +12,17 @@ export interface Proc {
   /** Sends a signal and waits for the exit; resolves with the exit code (or signal name). */
   stop(signal?: NodeJS.Signals): Promise<number | string>;
   rssKiB(): number;
-  /** Peak resident set size so far (VmHWM). */
+  /** Peak resident set size so far (VmHWM), shared file-backed pages (the node binary) included. */
   peakRssKiB(): number;
+  /** Peak anonymous resident memory (RssAnon, sampled every 250 ms): the process's own memory. */
+  peakAnonKiB(): number;
+}
+
+function statusKiB(pid: number | undefined, field: string): number {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  } catch { return 0; }
 }
 
 /** Runs `podwatch ARGS` as its own process, the way an operator would. */
@@ -24,6 +33,10 @@ export function spawnPodwatch(args: string[], opts: { env?: Record<string, strin
   child.stdout!.on('data', (d) => { out += d.toString(); });
   child.stderr!.on('data', (d) => { out += d.toString(); });
   const exited = new Promise<number | string>((resolve) => child.on('exit', (code, sig) => resolve(code ?? sig ?? -1)));
+  let peakAnon = 0;
+  const sampler = setInterval(() => { peakAnon = Math.max(peakAnon, statusKiB(child.pid, 'RssAnon')); }, 250);
+  sampler.unref();
+  child.on('exit', () => clearInterval(sampler));
   return {
     child,
     output: () => out,
@@ -39,18 +52,9 @@ export function spawnPodwatch(args: string[], opts: { env?: Record<string, strin
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;
     },
-    rssKiB() {
-      try {
-        const status = fs.readFileSync(`/proc/${child.pid}/status`, 'utf8');
-        return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-      } catch { return 0; }
-    },
-    peakRssKiB() {
-      try {
-        const status = fs.readFileSync(`/proc/${child.pid}/status`, 'utf8');
-        return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-      } catch { return 0; }
-    },
+    rssKiB: () => statusKiB(child.pid, 'VmRSS'),
+    peakRssKiB: () => statusKiB(child.pid, 'VmHWM'),
+    peakAnonKiB: () => Math.max(peakAnon, statusKiB(child.pid, 'RssAnon')),
   };
 }
 
