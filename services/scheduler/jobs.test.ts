@@ -4,7 +4,7 @@ import { SchedulerConfig } from '../../schemas/config.ts';
 import { memoryLogger } from '../../test/helpers/log.ts';
 import { createMetrics } from '../common/metrics.ts';
 import { Heartbeat } from './heartbeat.ts';
-import { JobRunner, type JobResult } from './jobs.ts';
+import { JobRunner, dueBetween, type JobResult } from './jobs.ts';
 
 test('a job that runs longer than its interval is never started twice; the skipped tick is recorded', async () => {
   const results: JobResult[] = [];
@@ -32,8 +32,8 @@ test('a failing job is recorded as failed with its error and runs again', async 
   const results: JobResult[] = [];
   const runner = new JobRunner('UTC', memoryLogger('error').logger, createMetrics('test'), async (r) => { results.push(r); });
   const r = await runner.run('broken', async () => { throw new Error('index missing'); });
-  assert.equal(r.outcome, 'failed');
-  assert.equal(r.error, 'index missing');
+  assert.equal(r?.outcome, 'failed');
+  assert.equal(r?.error, 'index missing');
   assert.equal(results.length, 1);
 });
 
@@ -54,4 +54,24 @@ test('heartbeat: one silent alert per episode, one resumed notice; lag above the
   assert.deepEqual(hb.evaluate([], lag(400), now, 'l2').alerts, [], 'shrinking: catching up');
   assert.deepEqual(hb.evaluate([], lag(450), now, 'l3').alerts.map((a) => a.rule.id), ['pipeline-stalled']);
   assert.deepEqual(hb.evaluate([], lag(50), now, 'l4').alerts, []);
+});
+
+test('due times missed while no scheduler ran, in the configured time zone', () => {
+  // Mondays 07:00 in Berlin: 06:00 UTC in winter, 05:00 UTC in summer (DST ends 2026-10-25).
+  const due = dueBetween('0 7 * * 1', 'Europe/Berlin', new Date('2026-10-12T06:00:00Z'), new Date('2026-11-03T12:00:00Z'));
+  assert.deepEqual(due.map((d) => d.toISOString()), ['2026-10-19T05:00:00.000Z', '2026-10-26T06:00:00.000Z', '2026-11-02T06:00:00.000Z']);
+  assert.deepEqual(dueBetween('0 7 * * 1', 'UTC', new Date('2026-11-02T07:00:00Z'), new Date('2026-11-09T06:59:00Z')), [], 'the last run itself is not missed');
+  assert.equal(dueBetween('*/10 * * * * *', 'UTC', new Date('2026-11-02T07:00:00Z'), new Date('2026-11-02T07:01:00Z')).length, 6, 'six-field patterns to the second');
+});
+
+test('a catch-up run and a scheduled run of one job never overlap; the missed runs are one record', async () => {
+  const results: JobResult[] = [];
+  const runner = new JobRunner('UTC', memoryLogger('error').logger, createMetrics('test'), async (r) => { results.push(r); });
+  const slow = async () => { await new Promise((r) => setTimeout(r, 300)); return { summary: 'done', findings: [] }; };
+  runner.reportMissed('review', [new Date('2026-11-02T07:00:00Z'), new Date('2026-11-09T07:00:00Z')]);
+  const [a, b] = await Promise.all([runner.run('review', slow), runner.run('review', slow)]);
+  assert.equal(a?.outcome, 'ok');
+  assert.equal(b, undefined);
+  assert.deepEqual(results.map((r) => r.outcome), ['missed', 'skipped_overlap', 'ok']);
+  assert.match(results[0]!.summary, /^2 runs due from 2026-11-02T07:00:00.000Z to 2026-11-09T07:00:00.000Z were missed while no scheduler was running$/);
 });

@@ -8,11 +8,12 @@ import { createElasticsearch, type Client } from '../common/elasticsearch.ts';
 import { startOpsServer } from '../common/http.ts';
 import { sendInOrder, type Output } from '../common/kafka-stage.ts';
 import { connectWithRetry, createKafka, ensureTopics } from '../common/kafka.ts';
+import { errorMessage } from '../common/errors.ts';
 import { createLogger } from '../common/logger.ts';
 import { createMetrics } from '../common/metrics.ts';
 import { onShutdown } from '../common/shutdown.ts';
 import { Heartbeat, consumerLag, sourceStatus } from './heartbeat.ts';
-import { JobRunner, type JobResult } from './jobs.ts';
+import { JobRunner, dueBetween, type JobFn, type JobResult } from './jobs.ts';
 import { assess, observe } from './posture.ts';
 import { accessReview, reviewNotification } from './review.ts';
 import { jobAlert } from './findings.ts';
@@ -32,6 +33,16 @@ export function checkSchedules(cfg: Readonly<Config>): void {
 }
 
 const month = (iso: string) => iso.slice(0, 7).replace('-', '.');
+
+/** When the job's last real run (not a skipped or missed one) started, from the stored runs. */
+async function lastRunStart(es: Client, ns: string, job: string): Promise<Date | undefined> {
+  const { body } = await es.search({
+    index: `podwatch-jobs-${ns}-*`, allow_no_indices: true, ignore_unavailable: true,
+    body: { size: 1, sort: [{ started: 'desc' }], query: { bool: { filter: [{ term: { 'job.keyword': job } }, { terms: { 'outcome.keyword': ['ok', 'findings', 'failed'] } }] } } },
+  } as never);
+  const hit = (body as { hits: { hits: Array<{ _source: JobResult }> } }).hits.hits[0];
+  return hit ? new Date(hit._source.started) : undefined;
+}
 
 /**
  * The scheduler: access reviews, source heartbeats and API posture checks on node-cron. Findings
@@ -98,9 +109,20 @@ export async function main(cfg: Readonly<Config>): Promise<void> {
     return { summary: `${s.posture.endpoints.length} endpoints checked, ${findings.length} findings`, findings };
   };
 
-  if (s.access_review.enabled) runner.add('access_review', s.access_review.schedule, review);
-  if (s.heartbeat.enabled) runner.add('heartbeat', s.heartbeat.schedule, beat);
-  if (s.posture.enabled && s.posture.endpoints.length) runner.add('posture', s.posture.schedule, posture);
+  const jobs: Array<[string, string, JobFn]> = [];
+  if (s.access_review.enabled) jobs.push(['access_review', s.access_review.schedule, review]);
+  if (s.heartbeat.enabled) jobs.push(['heartbeat', s.heartbeat.schedule, beat]);
+  if (s.posture.enabled && s.posture.endpoints.length) jobs.push(['posture', s.posture.schedule, posture]);
+  for (const [job, schedule, fn] of jobs) runner.add(job, schedule, fn);
+  // A run that fell due while no scheduler was running is reported, and made up for now: a
+  // weekly review must not be skipped because the scheduler restarted on a Monday morning.
+  for (const [job, schedule, fn] of es ? jobs : []) {
+    const last = await lastRunStart(es!, ns, job).catch((err) => { logger.warn({ job, err: errorMessage(err) }, 'cannot read the last run; missed runs are not checked'); return undefined; });
+    const due = last ? dueBetween(schedule, s.timezone, last, new Date()) : [];
+    if (!due.length) continue;
+    runner.reportMissed(job, due);
+    void runner.run(job, fn);
+  }
   const ops = await startOpsServer(metrics, () => ({ ok: true, detail: { jobs: [...runner.tasks.keys()] } }), { host: s.http.host, port: s.http.port ?? 9469 });
   logger.info({ jobs: [...runner.tasks.entries()].map(([name, task]) => ({ name, schedule: task.getPattern(), next: task.getNextRun()?.toISOString() })), timezone: s.timezone, metricsPort: ops.port }, 'scheduler started');
   onShutdown(logger, async () => {

@@ -154,3 +154,30 @@ test('scheduler service: a silent source alerts once and its return is noticed; 
   const metrics = await fetch(`http://127.0.0.1:${/"metricsPort":(\d+)/.exec(p.output())![1]}/metrics`).then((r) => r.text());
   assert.match(metrics, /podwatch_scheduler_runs_total\{job="heartbeat",outcome="findings"/);
 });
+
+test('scheduler service: a weekly review that fell due while it was down is reported missed and made up for at start', async () => {
+  const ns = uniq('catchup').replace(/-/g, '_');
+  closers.push(() => es.indices.delete({ index: `podwatch-*-${ns}*` }).catch(() => undefined));
+  // The last review ran ten days ago: at least one Monday 07:00 has passed since.
+  const last = new Date(Date.now() - 10 * DAY).toISOString();
+  await es.index({ index: `podwatch-jobs-${ns}-${last.slice(0, 7).replace('-', '.')}`, id: 'access_review-old', refresh: 'wait_for', body: { job: 'access_review', run_id: 'access_review-old', '@timestamp': last, started: last, ended: last, duration_ms: 5, outcome: 'ok', summary: 'old', findings: [] } });
+  const file = path.join(dir, 'catchup.yaml');
+  fs.writeFileSync(file, stringify({
+    kafka: { brokers: cfg.kafka.brokers, group_prefix: cfg.kafka.group_prefix, topics: { ...cfg.kafka.topics } },
+    elasticsearch: { url: cfg.elasticsearch!.url, namespace: ns },
+    scheduler: { access_review: { schedule: '0 7 * * 1', channels: ['console'] }, heartbeat: { enabled: false }, http: { port: 0 } },
+  }));
+  const p = spawnPodwatch(['run', 'scheduler', '--config', file]);
+  procs.push(p);
+  await p.waitForOutput(/scheduler started/);
+  const runs = async () => {
+    await es.indices.refresh({ index: `podwatch-jobs-${ns}-*` });
+    const { body } = await es.search({ index: `podwatch-jobs-${ns}-*`, body: { size: 100, sort: [{ started: 'asc' }] } });
+    return (body.hits.hits as Array<{ _source: { outcome: string; summary: string; run_id: string } }>).map((h) => h._source).filter((r) => r.run_id !== 'access_review-old');
+  };
+  await waitUntil(async () => (await runs()).some((r) => r.outcome === 'ok' || r.outcome === 'findings'), 30_000, 'the make-up review');
+  const got = await runs();
+  assert.deepEqual(got.map((r) => r.outcome), ['missed', 'ok']);
+  assert.match(got[0]!.summary, /^(the run due at \S+ was|\d+ runs due from \S+ to \S+ were) missed while no scheduler was running$/);
+  await p.stop('SIGTERM');
+});
