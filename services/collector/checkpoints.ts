@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { writeFileDurably } from '../common/durable-file.ts';
 import { errorMessage } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
 import type { Metrics } from '../common/metrics.ts';
@@ -24,10 +25,7 @@ export interface SourceCheckpoint {
   cursor?: string;
 }
 
-/**
- * One JSON file per source, replaced atomically (write a temporary file, fsync, rename, fsync
- * the directory), so a crash leaves either the old or the new checkpoint, never a torn one.
- */
+/** One JSON file per source, replaced atomically and durably (`writeFileDurably`). */
 export class CheckpointStore {
   private readonly file: string;
 
@@ -50,18 +48,9 @@ export class CheckpointStore {
   }
 
   save(data: SourceCheckpoint): void {
-    const tmp = `${this.file}.tmp`;
-    const fd = fs.openSync(tmp, 'w', 0o600);
-    try {
-      fs.writeSync(fd, JSON.stringify(data));
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, this.file);
-    const dirFd = fs.openSync(path.dirname(this.file), 'r');
-    try { fs.fsyncSync(dirFd); } finally { fs.closeSync(dirFd); }
+    writeFileDurably(this.file, JSON.stringify(data));
   }
+
 }
 
 /**

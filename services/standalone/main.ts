@@ -10,6 +10,7 @@ import { Mutes } from '../alerter/mutes.ts';
 import { activeMute, route } from '../alerter/routing.ts';
 import { Collector } from '../collector/collector.ts';
 import { createElasticsearch } from '../common/elasticsearch.ts';
+import { writeFileDurably } from '../common/durable-file.ts';
 import { errorMessage } from '../common/errors.ts';
 import { LocalStore } from '../common/local-store.ts';
 import { indexAll, type Doc } from '../indexer/bulk.ts';
@@ -217,16 +218,8 @@ class InProcessPipeline implements Sink {
   snapshot(): void {
     this.engine.expire();
     fs.mkdirSync(path.dirname(this.stateFile), { recursive: true });
-    const tmp = `${this.stateFile}.tmp`;
     const snap: Snapshot = { states: [...this.engine.states], alerts: [...this.seenAlerts], groups: [...this.grouper.groups], pending: this.pending };
-    const fd = fs.openSync(tmp, 'w', 0o600);
-    try {
-      fs.writeSync(fd, JSON.stringify(snap));
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, this.stateFile);
+    writeFileDurably(this.stateFile, JSON.stringify(snap));
     this.engine.dirty.clear();
     this.lastSnapshot = Date.now();
     const acks = this.unacked;
