@@ -15,6 +15,15 @@ interface Where { topic: string; partition: number; heartbeat: () => Promise<voi
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A message parsed as JSON and checked against `schema`, or its dead letter saying what is wrong. */
+function parseOrDeadLetter<T>(m: KafkaMessage, schema: z.ZodType<T>, where: Where, dlq: string, reason: string): { value: T } | { dead: Output } {
+  let parsed: unknown;
+  try { parsed = JSON.parse(m.value?.toString() ?? ''); } catch { parsed = undefined; }
+  const r = schema.safeParse(parsed);
+  if (r.success) return { value: r.data };
+  return { dead: deadLetterOutput(m, where, dlq, { stage: 'alerter', reason, issues: parsed === undefined ? ['not JSON'] : z.prettifyError(r.error).split('\n') }) };
+}
+
 /**
  * The alerter's work over Kafka. Per alert batch: group, route, try each channel once, and return
  * what must be durable before the offset moves: retry tasks, dead letters and the changed group
@@ -48,14 +57,9 @@ export class AlerterStage {
       const out: Output[] = [];
       const mutes = this.mutes.list();
       for (const m of messages) {
-        let parsed: unknown;
-        try { parsed = JSON.parse(m.value?.toString() ?? ''); } catch { parsed = undefined; }
-        const r = Alert.safeParse(parsed);
-        if (!r.success) {
-          out.push(deadLetterOutput(m, where, t.dlq, { stage: 'alerter', reason: 'not a valid alert', issues: parsed === undefined ? ['not JSON'] : z.prettifyError(r.error).split('\n') }));
-          continue;
-        }
-        const a = r.data;
+        const r = parseOrDeadLetter(m, Alert, where, t.dlq, 'not a valid alert');
+        if ('dead' in r) { out.push(r.dead); continue; }
+        const a = r.value;
         const channels = route(this.cfg.alerter, a);
         const mute = activeMute(mutes, a, Date.now());
         if (mute) {
@@ -78,18 +82,13 @@ export class AlerterStage {
     const out: Output[] = [];
     return (async () => {
       for (const m of messages) {
-        let parsed: unknown;
-        try { parsed = JSON.parse(m.value?.toString() ?? ''); } catch { parsed = undefined; }
-        const r = DeliveryTask.safeParse(parsed);
-        if (!r.success) {
-          out.push(deadLetterOutput(m, where, t.dlq, { stage: 'alerter', reason: 'not a valid delivery task', issues: parsed === undefined ? ['not JSON'] : z.prettifyError(r.error).split('\n') }));
-          continue;
-        }
-        for (let wait = Date.parse(r.data.next_at) - Date.now(); wait > 0; wait = Date.parse(r.data.next_at) - Date.now()) {
+        const r = parseOrDeadLetter(m, DeliveryTask, where, t.dlq, 'not a valid delivery task');
+        if ('dead' in r) { out.push(r.dead); continue; }
+        const task = r.value;
+        for (let wait = Date.parse(task.next_at) - Date.now(); wait > 0; wait = Date.parse(task.next_at) - Date.now()) {
           await sleep(Math.min(wait, 1000));
           await where.heartbeat();
         }
-        const task = r.data;
         const outcome = await this.dispatcher.attempt({ ...task, attempt: task.attempt + 1 });
         out.push(...await this.settle([outcome]));
       }
