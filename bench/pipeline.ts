@@ -3,6 +3,7 @@
 // that rate, peak RSS per service; beside reference upper bounds that need no Podwatch code
 // (kcat producing the same lines, a raw _bulk of the same documents). Prints a table and JSON.
 //   npm run bench            (BENCH_LINES=100000, BENCH_LATENCY_S=30)
+//   BENCH_NODE_ARGS='--max-old-space-size=96' npm run bench   node flags for every service
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -25,6 +26,7 @@ import { startWebhookReceiver } from '../test/helpers/webhook.ts';
 const root = fileURLToPath(new URL('../', import.meta.url));
 const N = Number(process.env.BENCH_LINES ?? 100_000);
 const LATENCY_S = Number(process.env.BENCH_LATENCY_S ?? 30);
+const nodeArgs = process.env.BENCH_NODE_ARGS?.split(/\s+/).filter(Boolean);
 const dist = path.join(root, 'dist/services/cli/main.js');
 // The compiled build is what the image runs; fall back to the TypeScript sources through tsx.
 if (fs.existsSync(dist)) process.env.PODWATCH_TEST_BIN = dist;
@@ -58,7 +60,7 @@ log(`${N} lines written to ${input.file}`);
 
 // ---- Each stage alone, in pipeline order, on the same input.
 const stageRows: Array<{ stage: string; events: number; seconds: number; perSecond: number; perCpuSecond: number; peakRssMiB: number; peakAnonMiB: number }> = [];
-const p: Pipeline = await startPipeline(path.join(work, 'stages'), input.file, { webhook: hook.url, services: [] });
+const p: Pipeline = await startPipeline(path.join(work, 'stages'), input.file, { webhook: hook.url, services: [], nodeArgs });
 const admin = p.kafka.admin();
 await admin.connect();
 const t = p.cfg.kafka.topics;
@@ -154,7 +156,7 @@ if (kcat) {
 log(`references: ${JSON.stringify(refs)}`);
 
 // ---- End to end at maximum rate: every service running, the whole file, first line to last document.
-const e2e = await startPipeline(path.join(work, 'e2e'), input.file, { webhook: hook.url, services: ['indexer', 'alerter', 'detector', 'normalizer'] });
+const e2e = await startPipeline(path.join(work, 'e2e'), input.file, { webhook: hook.url, services: ['indexer', 'alerter', 'detector', 'normalizer'], nodeArgs });
 // Where the CPU goes end to end: CPU seconds of every process over the run, in µs per event.
 const cpuPids = (): Record<string, number | undefined> => ({ ...Object.fromEntries([...e2e.procs].map(([k, proc]) => [k.replace(/0$/, ''), proc.child.pid])), kafka: stackPid('kafka'), elasticsearch: stackPid('elasticsearch') });
 const e2eStart = Date.now();
@@ -174,7 +176,7 @@ log(`end to end: ${e2eRate} events/s`);
 const rate = Math.max(100, Math.floor(e2eRate / 2));
 const live = new LoadWriter(path.join(work, 'live.json.log'), 200);
 const hook2 = await startWebhookReceiver();
-const lat = await startPipeline(path.join(work, 'latency'), live.file, { webhook: hook2.url });
+const lat = await startPipeline(path.join(work, 'latency'), live.file, { webhook: hook2.url, nodeArgs });
 live.start(rate);
 await new Promise((r) => setTimeout(r, LATENCY_S * 1000));
 live.stop();
@@ -190,7 +192,7 @@ await hook.close();
 await hook2.close();
 
 const result = {
-  machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, build: process.env.PODWATCH_TEST_BIN ? 'dist (compiled)' : 'tsx', stack: 'Kafka 4.1.1 KRaft + Elasticsearch 7.10.2 on the same machine', lines: N },
+  machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, build: process.env.PODWATCH_TEST_BIN ? 'dist (compiled)' : 'tsx', stack: 'Kafka 4.1.1 KRaft + Elasticsearch 7.10.2 on the same machine', lines: N, service_node_args: nodeArgs ?? [] },
   stages: stageRows,
   end_to_end: { events: N, seconds: e2eSeconds, perSecond: e2eRate, cpu_us_per_event: cpuPerEventUs, ratio_to_kcat: refs.kcat_produce ? +(e2eRate / refs.kcat_produce).toFixed(3) : null, ratio_to_es_bulk: +(e2eRate / refs.es_bulk!).toFixed(3), peakRssMiB: e2eRss, peakAnonMiB: e2eAnon },
   references: refs,

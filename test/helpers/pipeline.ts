@@ -84,7 +84,7 @@ export interface Pipeline {
 }
 
 /** Every service as its own process over the real stack, reading one access log. */
-export async function startPipeline(dir: string, log: string, o: { detectors?: number; webhook: string; extra?: Record<string, unknown>; services?: ServiceName[] }): Promise<Pipeline> {
+export async function startPipeline(dir: string, log: string, o: { detectors?: number; webhook: string; extra?: Record<string, unknown>; services?: ServiceName[]; nodeArgs?: string[] }): Promise<Pipeline> {
   const namespace = uniq('pipe').replace(/-/g, '_');
   const cfg = stackConfig({ elasticsearch: { namespace } });
   const kafka = createKafka(cfg.kafka, memoryLogger('error').logger);
@@ -107,7 +107,8 @@ export async function startPipeline(dir: string, log: string, o: { detectors?: n
   const p: Pipeline = {
     cfg, file, es, namespace, procs, kafka,
     async start(name, instance = 0, nodeArgs) {
-      const proc = spawnPodwatch(['run', name, '--config', file], nodeArgs ? { nodeArgs } : {});
+      const args = [...(o.nodeArgs ?? []), ...(nodeArgs ?? [])];
+      const proc = spawnPodwatch(['run', name, '--config', file], args.length ? { nodeArgs: args } : {});
       procs.set(`${name}${instance}`, proc);
       await proc.waitForOutput(new RegExp(`${name} started`), 120_000);
       return proc;
