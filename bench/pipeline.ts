@@ -92,7 +92,7 @@ const alerter = await p.start('alerter');
 await waitUntil(() => hook.accepted().length >= input.execs, 120_000, 'the exec notifications');
 stageRows.push({ stage: 'alerter', events: input.execs, seconds: NaN, perSecond: NaN, perCpuSecond: NaN, peakRssMiB: Math.round(alerter.peakRssKiB() / 1024), peakAnonMiB: Math.round(alerter.peakAnonKiB() / 1024) });
 await admin.disconnect();
-await p.stopAll();
+for (const proc of p.procs.values()) await proc.stop('SIGKILL');
 
 // ---- Reference upper bounds without Podwatch code.
 const refs: Record<string, number> = {};
@@ -132,6 +132,7 @@ if (kcat) {
   refs.kafkajs_copy_per_cpu_second = Math.round(N / ((cpu.user + cpu.system) / 1e6));
   await copy.stop();
   await producer.disconnect();
+  await a.deleteTopics({ topics: [copyTopic] }).catch(() => undefined);
   await a.disconnect();
 }
 {
@@ -154,6 +155,7 @@ if (kcat) {
   await es.close();
 }
 log(`references: ${JSON.stringify(refs)}`);
+await p.destroy();
 
 // ---- End to end at maximum rate: every service running, the whole file, first line to last document.
 const e2e = await startPipeline(path.join(work, 'e2e'), input.file, { webhook: hook.url, services: ['indexer', 'alerter', 'detector', 'normalizer'], nodeArgs });
@@ -169,7 +171,7 @@ void collectorProc;
 const e2eRate = Math.round(N / e2eSeconds);
 const e2eRss = Object.fromEntries([...e2e.procs].map(([k, proc]) => [k.replace(/0$/, ''), Math.round(proc.peakRssKiB() / 1024)]));
 const e2eAnon = Object.fromEntries([...e2e.procs].map(([k, proc]) => [k.replace(/0$/, ''), Math.round(proc.peakAnonKiB() / 1024)]));
-await e2e.stopAll();
+await e2e.destroy();
 log(`end to end: ${e2eRate} events/s`);
 
 // ---- Detection latency at half the sustained maximum: line written → webhook received.
@@ -187,7 +189,7 @@ const latencies = hook2.accepted().map((r) => {
 }).filter((x) => Number.isFinite(x));
 const latRss = Object.fromEntries([...lat.procs].map(([k, proc]) => [k.replace(/0$/, ''), Math.round(proc.peakRssKiB() / 1024)]));
 const latAnon = Object.fromEntries([...lat.procs].map(([k, proc]) => [k.replace(/0$/, ''), Math.round(proc.peakAnonKiB() / 1024)]));
-await lat.stopAll();
+await lat.destroy();
 await hook.close();
 await hook2.close();
 

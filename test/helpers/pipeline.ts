@@ -81,6 +81,8 @@ export interface Pipeline {
   /** Documents of a kind in this pipeline's indices (after a refresh). */
   count(kind: 'events' | 'alerts'): Promise<number>;
   stopAll(): Promise<void>;
+  /** stopAll, then deletes this pipeline's indices and topics (the benchmark runs on a long-lived stack). */
+  destroy(): Promise<void>;
 }
 
 /** Every service as its own process over the real stack, reading one access log. */
@@ -120,6 +122,16 @@ export async function startPipeline(dir: string, log: string, o: { detectors?: n
       return (body as { count: number }).count;
     },
     async stopAll() { for (const proc of procs.values()) await proc.stop('SIGKILL'); await es.close(); },
+    async destroy() {
+      for (const proc of procs.values()) await proc.stop('SIGKILL');
+      await es.indices.delete({ index: `podwatch-*-${namespace}-*` }).catch(() => undefined);
+      await es.close();
+      const admin = kafka.admin();
+      await admin.connect();
+      const topics = Object.values(cfg.kafka.topics).filter((v): v is string => typeof v === 'string');
+      await admin.deleteTopics({ topics: (await admin.listTopics()).filter((x) => topics.includes(x)) }).catch(() => undefined);
+      await admin.disconnect();
+    },
   };
   const wanted = new Set(o.services ?? ['indexer', 'alerter', 'detector', 'normalizer', 'collector']);
   for (const name of ['indexer', 'alerter'] as const) if (wanted.has(name)) await p.start(name);
