@@ -24,11 +24,10 @@ export async function main(cfg: Readonly<Config>): Promise<void> {
   const channels = createChannels(cfg.alerter);
   const dispatcher = new Dispatcher(channels, cfg.alerter.retry, logger.child({ component: 'dispatcher' }), metrics);
   const grouper = new Grouper(cfg.alerter.grouping);
-  const stage = new AlerterStage(cfg, grouper, dispatcher, new Mutes(cfg.alerter, logger), logger.child({ component: 'alerter' }), metrics);
-
   const kafka = createKafka(cfg.kafka, logger, '-alerter');
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await connectWithRetry(producer, logger, 'producer');
+  const stage = new AlerterStage(cfg, grouper, dispatcher, new Mutes(cfg.alerter, logger), logger.child({ component: 'alerter' }), metrics, (out) => sendInOrder(producer, out));
   await ensureTopics(kafka, cfg.kafka, ['alerts', 'alerter_state', 'retry', 'dlq']);
   const store = new ChangelogState<GroupState>(kafka, t.alerter_state, logger.child({ component: 'state' }), 'alert groups');
   let ready: Promise<void> = Promise.resolve();

@@ -27,7 +27,8 @@ function parseOrDeadLetter<T>(m: KafkaMessage, schema: z.ZodType<T>, where: Wher
 /**
  * The alerter's work over Kafka. Per alert batch: group, route, try each channel once, and return
  * what must be durable before the offset moves: retry tasks, dead letters and the changed group
- * state (with the offset it covers). Runs one thing at a time, so sweeps and batches never interleave.
+ * state (with the offset it covers); with `flush`, those of each notification are made durable
+ * as soon as it went out. Runs one thing at a time, so sweeps and batches never interleave.
  */
 export class AlerterStage {
   private chain: Promise<unknown> = Promise.resolve();
@@ -41,6 +42,12 @@ export class AlerterStage {
     private readonly mutes: Mutes,
     private readonly logger: Logger,
     metrics: Metrics,
+    /**
+     * Makes outputs durable now (Kafka, acks=-1). Used after each notification that went out, so
+     * the group state that records it (with the input offset it covers) is written before the
+     * next delivery: a crash then repeats at most the delivery in flight, not the whole batch.
+     */
+    private readonly flush?: (out: Output[]) => Promise<void>,
   ) {
     this.suppressed = metrics.counter('podwatch_alerter_suppressed_total', 'Alerts not notified on their own (grouped, muted, replayed)', ['channel', 'reason']);
   }
@@ -69,6 +76,10 @@ export class AlerterStage {
         const res = this.grouper.accept(a, Date.now(), String(where.partition), m.offset);
         if (res.grouped || res.replayed) for (const c of channels) this.suppressed.inc({ channel: c, reason: res.replayed ? 'replayed' : 'grouped' });
         for (const n of res.notifications) out.push(...await this.deliver(n, channels));
+        if (res.notifications.length && this.flush) {
+          out.push(...this.stateOutputs(where.partition));
+          await this.flush(out.splice(0));
+        }
         await where.heartbeat();
       }
       out.push(...this.stateOutputs(where.partition));
