@@ -68,7 +68,8 @@ export class Heartbeat {
   readonly silentSince = new Map<string, number>();
   private readonly lastLag = new Map<string, number>();
 
-  constructor(private readonly cfg: SchedulerConfig['heartbeat']) {}
+  /** `neverSeen` ends the summary of a source with no event at all: where the scheduler looked. */
+  constructor(private readonly cfg: SchedulerConfig['heartbeat'], private readonly neverSeen = 'at all within the lookback') {}
 
   evaluate(sources: SourceStatus[], lags: Array<{ group: string; topic: string; lag: number }>, nowMs: number, runId: string): { alerts: Alert[]; lag: LagStatus[] } {
     const alerts: Alert[] = [];
@@ -79,7 +80,7 @@ export class Heartbeat {
         this.silentSince.set(s.name, lastMs ?? nowMs);
         alerts.push(jobAlert({
           rule: 'source-silent', entity: { type: 'source', value: s.name }, atMs: nowMs, runId, occasion: String(lastMs ?? 'never'), firstSeenMs: lastMs ?? nowMs,
-          summary: s.last_seen ? `No events from ${s.name} for ${human(s.silent_ms!)} (last at ${s.last_seen}; expected at least every ${human(s.max_silence_ms)})` : `No events from ${s.name} at all within the lookback (expected at least every ${human(s.max_silence_ms)})`,
+          summary: s.last_seen ? `No events from ${s.name} for ${human(s.silent_ms!)} (last at ${s.last_seen}; expected at least every ${human(s.max_silence_ms)})` : `No events from ${s.name} ${this.neverSeen} (expected at least every ${human(s.max_silence_ms)})`,
         }));
       } else if (!s.silent && since !== undefined) {
         this.silentSince.delete(s.name);

@@ -14,9 +14,8 @@ import { createMetrics } from '../common/metrics.ts';
 import { onShutdown } from '../common/shutdown.ts';
 import { Heartbeat, consumerLag, sourceStatus } from './heartbeat.ts';
 import { JobRunner, dueBetween, type JobFn, type JobResult } from './jobs.ts';
-import { assess, observe } from './posture.ts';
+import { checkEndpoints } from './posture.ts';
 import { accessReview, reviewNotification } from './review.ts';
-import { jobAlert } from './findings.ts';
 
 /** Fails at startup, naming the field, when a schedule or time zone is not one node-cron accepts. */
 export function checkSchedules(cfg: Readonly<Config>): void {
@@ -96,17 +95,9 @@ export async function main(cfg: Readonly<Config>): Promise<void> {
     return { summary: `${sources.length} sources, ${silent.length} silent${silent.length ? ` (${silent.join(', ')})` : ''}; ${lag.filter((l) => l.stalled).length} stalled stages`, findings: [...sources.filter((x) => x.silent), ...lag.filter((l) => l.stalled)] };
   };
   const posture = async (runId: string) => {
-    const findings: unknown[] = [];
-    for (const ep of s.posture.endpoints) {
-      const o = await observe(ep, s.posture.timeout_ms);
-      const f = assess(ep, o);
-      findings.push(...f.map((x) => ({ endpoint: ep.name, ...x, observation: o })));
-      if (f.length) {
-        const worst = f.some((x) => x.severity === 'critical') ? 'critical' : f.some((x) => x.severity === 'high') ? 'high' : 'medium';
-        await raise([jobAlert({ rule: 'api-posture', entity: { type: 'endpoint', value: ep.name }, atMs: Date.now(), runId, occasion: runId, severity: worst, summary: f.map((x) => x.summary).join('; ') })]);
-      }
-    }
-    return { summary: `${s.posture.endpoints.length} endpoints checked, ${findings.length} findings`, findings };
+    const { summary, findings, alerts } = await checkEndpoints(s.posture.endpoints, s.posture.timeout_ms, runId);
+    await raise(alerts);
+    return { summary, findings };
   };
 
   const jobs: Array<[string, string, JobFn]> = [];

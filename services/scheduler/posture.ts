@@ -1,7 +1,9 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
+import type { Alert } from '../../schemas/alert.ts';
 import type { PostureEndpoint } from '../../schemas/config.ts';
+import { jobAlert } from './findings.ts';
 
 export type TlsVersion = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
 const VERSIONS: TlsVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
@@ -140,4 +142,19 @@ export function assess(ep: PostureEndpoint, o: PostureObservation): PostureFindi
   }
   if (o.certificate?.trusted === false) f.push({ check: 'certificate_chain', severity: 'high', summary: `${ep.name} server certificate is not issued by the configured CA: ${o.certificate.trust_error}` });
   return f;
+}
+
+/** One posture run over every endpoint: its findings, and one `api-posture` alert per endpoint that has any. */
+export async function checkEndpoints(endpoints: readonly PostureEndpoint[], timeoutMs: number, runId: string): Promise<{ summary: string; findings: unknown[]; alerts: Alert[] }> {
+  const findings: unknown[] = [];
+  const alerts: Alert[] = [];
+  for (const ep of endpoints) {
+    const o = await observe(ep, timeoutMs);
+    const f = assess(ep, o);
+    findings.push(...f.map((x) => ({ endpoint: ep.name, ...x, observation: o })));
+    if (!f.length) continue;
+    const worst = f.some((x) => x.severity === 'critical') ? 'critical' : f.some((x) => x.severity === 'high') ? 'high' : 'medium';
+    alerts.push(jobAlert({ rule: 'api-posture', entity: { type: 'endpoint', value: ep.name }, atMs: Date.now(), runId, occasion: runId, severity: worst, summary: f.map((x) => x.summary).join('; ') }));
+  }
+  return { summary: `${endpoints.length} endpoints checked, ${findings.length} findings`, findings, alerts };
 }

@@ -23,6 +23,11 @@ import { onShutdown } from '../common/shutdown.ts';
 import type { Sink } from '../common/sink.ts';
 import { DetectionEngine, enabledDetectors, type StateEntry } from '../detector/engine.ts';
 import { normalize, normalizeContext } from '../normalizer/normalize.ts';
+import { Heartbeat, type SourceStatus } from '../scheduler/heartbeat.ts';
+import { JobRunner } from '../scheduler/jobs.ts';
+import { checkEndpoints } from '../scheduler/posture.ts';
+import { fieldValue } from '../../detectors/lib/field.ts';
+import type { EcsEvent } from '../../schemas/event.ts';
 
 /** Where a single Podman host usually keeps what Podwatch reads, when no sources are configured. */
 export function defaultSources(): SourceConfig[] {
@@ -71,7 +76,7 @@ async function openStore(cfg: Readonly<Config>, logger: Logger, metrics: ReturnT
   }
 }
 
-interface Snapshot { states: Array<[string, StateEntry]>; alerts: string[]; groups?: Array<[string, GroupState]>; pending?: DeliveryTask[] }
+interface Snapshot { states: Array<[string, StateEntry]>; alerts: string[]; groups?: Array<[string, GroupState]>; pending?: DeliveryTask[]; seen?: Array<[string, number]>; silent?: Array<[string, number]> }
 
 /**
  * The stages in-process: each record the collector reads is normalized, run through the
@@ -97,6 +102,10 @@ class InProcessPipeline implements Sink {
   /** Acknowledgements of processed records, released once a snapshot holds their effects. */
   private unacked: Array<() => void> = [];
   private snapshotTimer: NodeJS.Timeout | undefined;
+  /** Heartbeat: the newest event time of each configured source, and the silences being reported. */
+  private readonly lastSeen = new Map<string, number>();
+  readonly heartbeat: Heartbeat;
+  private readonly startedAt = Date.now();
 
   constructor(private readonly cfg: Readonly<Config>, private readonly logger: Logger, private readonly metrics: ReturnType<typeof createMetrics>, private readonly store: Store) {
     this.ctx = normalizeContext(cfg.normalizer);
@@ -104,6 +113,7 @@ class InProcessPipeline implements Sink {
     this.grouper = new Grouper(cfg.alerter.grouping);
     this.dispatcher = new Dispatcher(createChannels(cfg.alerter), cfg.alerter.retry, logger.child({ component: 'dispatcher' }), metrics);
     this.mutes = new Mutes(cfg.alerter, logger);
+    this.heartbeat = new Heartbeat(cfg.scheduler.heartbeat, 'since Podwatch started');
     this.stateFile = path.join(cfg.collector.checkpoint_dir, 'detector-state.json');
     this.deadFile = path.join(cfg.collector.checkpoint_dir, 'dead-notifications.ndjson');
     try {
@@ -112,6 +122,8 @@ class InProcessPipeline implements Sink {
       for (const a of saved.alerts) this.seenAlerts.add(a);
       for (const [k, v] of saved.groups ?? []) this.grouper.groups.set(k, v);
       this.pending = saved.pending ?? [];
+      for (const [k, v] of saved.seen ?? []) this.lastSeen.set(k, v);
+      for (const [k, v] of saved.silent ?? []) this.heartbeat.silentSince.set(k, v);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') logger.warn({ err: (err as Error).message }, 'detector state snapshot unreadable; starting empty');
     }
@@ -165,7 +177,40 @@ class InProcessPipeline implements Sink {
       return;
     }
     this.store.add('events', out.event);
+    this.noteSource(out.event);
     for (const alert of this.engine.process(out.event)) await this.emit(alert);
+  }
+
+  /** Remembers the newest event time of every heartbeat source this event belongs to. */
+  private noteSource(e: EcsEvent): void {
+    for (const src of this.cfg.scheduler.heartbeat.sources) {
+      if (!Object.entries(src.match).every(([f, v]) => String(fieldValue(e, f)) === v)) continue;
+      const at = Date.parse(e['@timestamp']);
+      if (at > (this.lastSeen.get(src.name) ?? -Infinity)) this.lastSeen.set(src.name, at);
+    }
+  }
+
+  /**
+   * Each configured source's silence, as the scheduler computes it from the index. A source not
+   * seen since this process started counts from the start, so a restart is no false alarm.
+   */
+  sourceStatuses(nowMs: number): SourceStatus[] {
+    return this.cfg.scheduler.heartbeat.sources.map((src) => {
+      const last = this.lastSeen.get(src.name);
+      const silentMs = nowMs - (last ?? this.startedAt);
+      return { name: src.name, kind: 'source', ...(last === undefined ? {} : { last_seen: new Date(last).toISOString(), silent_ms: silentMs }), max_silence_ms: src.max_silence_ms, silent: silentMs > src.max_silence_ms };
+    });
+  }
+
+  /** Alerts raised by the jobs go the way detector alerts go: stored, grouped, delivered; between records. */
+  raise(alerts: readonly Alert[]): Promise<void> {
+    return new Promise((resolve, reject) => this.enqueue(async () => {
+      try {
+        for (const a of alerts) await this.emit(a);
+        this.snapshot();
+        resolve();
+      } catch (err) { reject(err); }
+    }));
   }
 
   private async emit(a: Alert): Promise<void> {
@@ -218,7 +263,10 @@ class InProcessPipeline implements Sink {
   snapshot(): void {
     this.engine.expire();
     fs.mkdirSync(path.dirname(this.stateFile), { recursive: true });
-    const snap: Snapshot = { states: [...this.engine.states], alerts: [...this.seenAlerts], groups: [...this.grouper.groups], pending: this.pending };
+    const snap: Snapshot = {
+      states: [...this.engine.states], alerts: [...this.seenAlerts], groups: [...this.grouper.groups], pending: this.pending,
+      seen: [...this.lastSeen], silent: [...this.heartbeat.silentSince],
+    };
     writeFileDurably(this.stateFile, JSON.stringify(snap));
     this.engine.dirty.clear();
     this.lastSnapshot = Date.now();
@@ -238,6 +286,34 @@ class InProcessPipeline implements Sink {
   }
 }
 
+/**
+ * The scheduler's jobs that need no cluster, in-process: the source heartbeat (configured
+ * `scheduler.heartbeat.sources`, from the events this process saw) and the API posture check.
+ * The access review reads Elasticsearch and runs in the scheduler service or as `podwatch review`.
+ */
+function startJobs(cfg: Readonly<Config>, pipeline: InProcessPipeline, logger: Logger, metrics: ReturnType<typeof createMetrics>): JobRunner | undefined {
+  const s = cfg.scheduler;
+  const runner = new JobRunner(s.timezone, logger.child({ component: 'jobs' }), metrics, async (r) => {
+    logger.info({ job: r.job, outcome: r.outcome, findings: r.findings.length, ms: r.duration_ms }, r.summary);
+  });
+  if (s.heartbeat.enabled && s.heartbeat.sources.length) {
+    runner.add('heartbeat', s.heartbeat.schedule, async (runId) => {
+      const sources = pipeline.sourceStatuses(Date.now());
+      await pipeline.raise(pipeline.heartbeat.evaluate(sources, [], Date.now(), runId).alerts);
+      const silent = sources.filter((x) => x.silent);
+      return { summary: `${sources.length} sources, ${silent.length} silent${silent.length ? ` (${silent.map((x) => x.name).join(', ')})` : ''}`, findings: silent };
+    });
+  }
+  if (s.posture.enabled && s.posture.endpoints.length) {
+    runner.add('posture', s.posture.schedule, async (runId) => {
+      const { summary, findings, alerts } = await checkEndpoints(s.posture.endpoints, s.posture.timeout_ms, runId);
+      await pipeline.raise(alerts);
+      return { summary, findings };
+    });
+  }
+  return runner.tasks.size ? runner : undefined;
+}
+
 /** `podwatch run --standalone`: the whole pipeline in one process for a single Podman host. */
 export async function main(loaded: Readonly<Config>): Promise<void> {
   const cfg = loaded.collector.sources.length ? loaded : parseConfig({ ...structuredClone(loaded), collector: { ...structuredClone(loaded.collector), sources: defaultSources() } });
@@ -247,6 +323,7 @@ export async function main(loaded: Readonly<Config>): Promise<void> {
   const pipeline = new InProcessPipeline(cfg, logger, metrics, store);
   const collector = new Collector(cfg, pipeline, metrics, logger);
   await collector.start();
+  const jobs = startJobs(cfg, pipeline, logger, metrics);
   // Standalone runs beside other things on one host: a taken metrics port must not stop it.
   const ops = await startOpsServer(metrics, () => ({ ok: true }), { host: cfg.collector.http.host, port: cfg.collector.http.port ?? 9464 })
     .catch(async (err: NodeJS.ErrnoException) => {
@@ -255,11 +332,12 @@ export async function main(loaded: Readonly<Config>): Promise<void> {
       return startOpsServer(metrics, () => ({ ok: true }), { host: cfg.collector.http.host, port: 0 });
     });
   const watching = cfg.collector.sources.map((s) => (s.type === 'file' ? `${s.name}: ${s.paths.join(', ')}` : `${s.name}: journald ${s.matches.join(' + ')}`));
-  logger.info({ store: where, sources: watching, detectors: enabledDetectors(cfg).map((d) => d.detector.meta.id), checkpoints: cfg.collector.checkpoint_dir, metricsPort: ops.port }, 'standalone Podwatch started');
-  process.stderr.write(`Podwatch (standalone) is watching:\n${watching.map((w) => `  - ${w}`).join('\n')}\nEvents and alerts are kept in ${where}.\nAlerts are printed here${cfg.alerter.channels.length ? ` and sent to ${cfg.alerter.channels.map((c) => c.name).join(', ')}` : ''}; metrics on http://${cfg.collector.http.host}:${ops.port}/metrics\n`);
+  logger.info({ store: where, sources: watching, jobs: [...(jobs?.tasks.keys() ?? [])], detectors: enabledDetectors(cfg).map((d) => d.detector.meta.id), checkpoints: cfg.collector.checkpoint_dir, metricsPort: ops.port }, 'standalone Podwatch started');
+  process.stderr.write(`Podwatch (standalone) is watching:\n${watching.map((w) => `  - ${w}`).join('\n')}\nEvents and alerts are kept in ${where}.\nAlerts are printed here${cfg.alerter.channels.length ? ` and sent to ${cfg.alerter.channels.map((c) => c.name).join(', ')}` : ''}${jobs ? `; jobs: ${[...jobs.tasks.keys()].join(', ')}` : ''}; metrics on http://${cfg.collector.http.host}:${ops.port}/metrics\n`);
   onShutdown(logger, async () => {
     // Stop reading, finish what was read, snapshot (which releases its acknowledgements), then
     // write the collector's final checkpoints: they never run ahead of the state.
+    await jobs?.stop();
     await collector.stop();
     await pipeline.idle();
     pipeline.snapshot();

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
@@ -134,4 +135,52 @@ test('standalone killed -9 between failures: the checkpoint never runs ahead of 
   assert.equal(ids.length, 5, 'five failures stored, none twice');
   assert.equal(new Set(ids).size, 5);
   fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('standalone runs the heartbeat and the posture check: a silent source alerts once, its return is noticed, a plaintext API is reported', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podwatch-standalone-jobs-'));
+  const log = path.join(dir, 'access.json.log');
+  fs.writeFileSync(log, '');
+  // An "API" that answers plain HTTP: exactly what the posture check must report.
+  const plain = http.createServer((_req, res) => res.end('OK'));
+  await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
+  const port = (plain.address() as { port: number }).port;
+  const file = path.join(dir, 'podwatch.yaml');
+  fs.writeFileSync(file, stringify({
+    store: { dir: path.join(dir, 'store') },
+    collector: { checkpoint_dir: path.join(dir, 'data'), start_at: 'beginning', poll_interval_ms: 50, http: { port: 0 }, sources: [{ type: 'file', name: 'access', paths: [log], format: 'nginx-json' }] },
+    normalizer: { local_timezone: 'UTC' },
+    scheduler: {
+      heartbeat: { schedule: '* * * * * *', sources: [{ name: 'edge-nginx', match: { 'event.dataset': 'nginx.access' }, max_silence_ms: 3_000 }] },
+      posture: { schedule: '*/2 * * * * *', endpoints: [{ name: 'plain-api', host: '127.0.0.1', port, path: '/_ping' }], timeout_ms: 1_000 },
+    },
+  }));
+  const fixture = fs.readFileSync(new URL('../fixtures/proxies/nginx-access.json.log', import.meta.url), 'utf8').split('\n')[0]!;
+  const beat = () => fs.appendFileSync(log, `${JSON.stringify({ ...JSON.parse(fixture), msec: (Date.now() / 1000).toFixed(3) })}\n`);
+  beat();
+  proc = spawnPodwatch(['run', '--standalone', '--config', file]);
+  try {
+    await proc.waitForOutput(/is watching/);
+    assert.match(proc.output(), /jobs: heartbeat, posture/);
+    const lines = (rule: string) => alertLines(proc!).filter((l) => l.includes(` ${rule}: `));
+    for (let i = 0; i < 4; i++) { await new Promise((r) => setTimeout(r, 700)); beat(); }
+    assert.deepEqual(lines('source-silent'), [], 'no alert while events keep coming');
+    await waitUntil(() => lines('source-silent').length >= 1, 15_000, 'the silence alert');
+    await new Promise((r) => setTimeout(r, 2_500));
+    assert.equal(lines('source-silent').length, 1, 'one alert per silence, not one per run');
+    assert.match(lines('source-silent')[0]!, /^\[HIGH\] .* No events from edge-nginx for \d+ s/);
+    beat();
+    await waitUntil(() => lines('source-resumed').length >= 1, 10_000, 'the recovery notice');
+    assert.match(lines('source-resumed')[0]!, /^\[LOW\] .* Events from edge-nginx arrive again/);
+    await waitUntil(() => lines('api-posture').length >= 1, 10_000, 'the posture finding');
+    assert.match(lines('api-posture')[0]!, /^\[CRITICAL\] .* plain-api answers plain HTTP without TLS on port \d+/);
+    await new Promise((r) => setTimeout(r, 2_500));
+    assert.equal(lines('api-posture').length, 1, 'runs every 2 s, grouped into one notification');
+    assert.equal(await proc.stop('SIGTERM'), 0);
+  } finally {
+    await proc.stop('SIGKILL');
+    proc = undefined;
+    plain.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
