@@ -12,6 +12,19 @@ export interface LagStatus { group: string; topic: string; lag: number; previous
 
 const human = (ms: number) => (ms >= 2 * 3_600_000 ? `${Math.round(ms / 3_600_000)} h` : ms >= 120_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`);
 
+/**
+ * A source's silence: how long since `lastMs`, and whether that is longer than `maxMs`. With no
+ * event at all it is silent, unless `neverSeenSinceMs` says since when nothing could have come
+ * (a process that just started) and that is not yet longer than `maxMs`.
+ */
+export function sourceState(name: string, kind: SourceStatus['kind'], lastMs: number | null | undefined, maxMs: number, nowMs: number, neverSeenSinceMs?: number): SourceStatus {
+  if (lastMs === null || lastMs === undefined) {
+    return { name, kind, max_silence_ms: maxMs, silent: neverSeenSinceMs === undefined || nowMs - neverSeenSinceMs > maxMs };
+  }
+  const silentMs = nowMs - lastMs;
+  return { name, kind, last_seen: new Date(lastMs).toISOString(), silent_ms: silentMs, max_silence_ms: maxMs, silent: silentMs > maxMs };
+}
+
 /** When each configured source and each collector host last delivered an event to the index. */
 export async function sourceStatus(es: Client, ns: string, cfg: SchedulerConfig['heartbeat'], nowMs: number): Promise<SourceStatus[]> {
   const index = searchTargets(ns, ['events']);
@@ -27,18 +40,14 @@ export async function sourceStatus(es: Client, ns: string, cfg: SchedulerConfig[
   if (!searches.length) return out;
   const { body } = await es.msearch({ body: searches, ignore_unavailable: true, allow_no_indices: true } as never);
   const responses = body.responses as Array<{ error?: { reason?: string }; aggregations?: any }>;
-  const status = (name: string, kind: SourceStatus['kind'], last: number | null | undefined, max: number): SourceStatus => {
-    const silent = last === null || last === undefined ? undefined : nowMs - last;
-    return { name, kind, ...(silent === undefined ? {} : { last_seen: new Date(last!).toISOString(), silent_ms: silent }), max_silence_ms: max, silent: silent === undefined || silent > max };
-  };
   cfg.sources.forEach((s, i) => {
     const r = responses[i]!;
     if (r.error) throw new Error(`heartbeat query for ${s.name} failed: ${r.error.reason}`);
-    out.push(status(s.name, 'source', r.aggregations?.last?.value, s.max_silence_ms));
+    out.push(sourceState(s.name, 'source', r.aggregations?.last?.value, s.max_silence_ms, nowMs));
   });
   if (cfg.host_max_silence_ms > 0) {
     const r = responses[cfg.sources.length]!;
-    for (const b of (r.aggregations?.hosts?.buckets ?? []) as Array<{ key: string; last: { value: number } }>) out.push(status(`host ${b.key}`, 'host', b.last.value, cfg.host_max_silence_ms));
+    for (const b of (r.aggregations?.hosts?.buckets ?? []) as Array<{ key: string; last: { value: number } }>) out.push(sourceState(`host ${b.key}`, 'host', b.last.value, cfg.host_max_silence_ms, nowMs));
   }
   return out;
 }

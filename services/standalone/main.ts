@@ -23,7 +23,7 @@ import { onShutdown } from '../common/shutdown.ts';
 import type { Sink } from '../common/sink.ts';
 import { DetectionEngine, enabledDetectors, type StateEntry } from '../detector/engine.ts';
 import { normalize, normalizeContext } from '../normalizer/normalize.ts';
-import { Heartbeat, type SourceStatus } from '../scheduler/heartbeat.ts';
+import { Heartbeat, sourceState, type SourceStatus } from '../scheduler/heartbeat.ts';
 import { JobRunner } from '../scheduler/jobs.ts';
 import { checkEndpoints } from '../scheduler/posture.ts';
 import { fieldValue } from '../../detectors/lib/field.ts';
@@ -195,11 +195,7 @@ class InProcessPipeline implements Sink {
    * seen since this process started counts from the start, so a restart is no false alarm.
    */
   sourceStatuses(nowMs: number): SourceStatus[] {
-    return this.cfg.scheduler.heartbeat.sources.map((src) => {
-      const last = this.lastSeen.get(src.name);
-      const silentMs = nowMs - (last ?? this.startedAt);
-      return { name: src.name, kind: 'source', ...(last === undefined ? {} : { last_seen: new Date(last).toISOString(), silent_ms: silentMs }), max_silence_ms: src.max_silence_ms, silent: silentMs > src.max_silence_ms };
-    });
+    return this.cfg.scheduler.heartbeat.sources.map((src) => sourceState(src.name, 'source', this.lastSeen.get(src.name), src.max_silence_ms, nowMs, this.startedAt));
   }
 
   /** Alerts raised by the jobs go the way detector alerts go: stored, grouped, delivered; between records. */
