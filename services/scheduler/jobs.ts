@@ -62,12 +62,12 @@ export class JobRunner {
   }
 
   add(job: string, schedule: string, fn: JobFn): void {
-    // node-cron's own messages (overlaps, missed ticks) are recorded as results below; its
-    // console output would bypass the structured log.
+    // node-cron's own messages (missed ticks) are recorded as results below; its console output
+    // would bypass the structured log.
     const log = this.logger.child({ job, component: 'node-cron' });
     const cronLogger = { info: (m: string) => log.debug(m), warn: (m: string) => log.debug(m), debug: (m: string | Error) => log.debug(String(m)), error: (m: string | Error) => log.warn(String(m)) };
-    const task = cron.schedule(schedule, () => this.run(job, fn), { name: job, timezone: this.timezone, noOverlap: true, logger: cronLogger });
-    task.on('execution:overlap', (ctx) => this.skip(job, 'skipped_overlap', `the previous run is still going at ${ctx.triggeredAt.toISOString()}`));
+    // Overlaps are caught in run(), which guards scheduled ticks and catch-up runs alike.
+    const task = cron.schedule(schedule, () => this.run(job, fn), { name: job, timezone: this.timezone, logger: cronLogger });
     task.on('execution:missed', (ctx) => this.skip(job, 'missed', `the run due at ${ctx.date.toISOString()} was missed`));
     this.tasks.set(job, task);
   }

@@ -107,8 +107,8 @@ export async function main(cfg: Readonly<Config>): Promise<void> {
   for (const [job, schedule, fn] of jobs) runner.add(job, schedule, fn);
   // A run that fell due while no scheduler was running is reported, and made up for now: a
   // weekly review must not be skipped because the scheduler restarted on a Monday morning.
-  for (const [job, schedule, fn] of es ? jobs : []) {
-    const last = await lastRunStart(es!, ns, job).catch((err) => { logger.warn({ job, err: errorMessage(err) }, 'cannot read the last run; missed runs are not checked'); return undefined; });
+  if (es) for (const [job, schedule, fn] of jobs) {
+    const last = await lastRunStart(es, ns, job).catch((err) => { logger.warn({ job, err: errorMessage(err) }, 'cannot read the last run; missed runs are not checked'); return undefined; });
     const due = last ? dueBetween(schedule, s.timezone, last, new Date()) : [];
     if (!due.length) continue;
     runner.reportMissed(job, due);
