@@ -88,8 +88,9 @@ test('the Quick start command: no configuration at all starts on defaults and sa
   }
 });
 
-test('standalone killed -9 between failures: the checkpoint never runs ahead of the detector state, the burst alerts once', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podwatch-standalone-kill-'));
+/** Standalone on one nginx JSON log in a scratch directory: the log, the config file and a line writer. */
+function onOneLog(tag: string, extra: Record<string, unknown> = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `podwatch-standalone-${tag}-`));
   const log = path.join(dir, 'access.json.log');
   fs.writeFileSync(log, '');
   const file = path.join(dir, 'podwatch.yaml');
@@ -97,15 +98,20 @@ test('standalone killed -9 between failures: the checkpoint never runs ahead of 
     store: { dir: path.join(dir, 'store') },
     collector: { checkpoint_dir: path.join(dir, 'data'), start_at: 'beginning', poll_interval_ms: 50, http: { port: 0 }, sources: [{ type: 'file', name: 'access', paths: [log], format: 'nginx-json' }] },
     normalizer: { local_timezone: 'UTC' },
+    ...extra,
   }));
+  // Lines of the real capture, stamped now.
+  const capture = fs.readFileSync(new URL('../fixtures/proxies/nginx-access.json.log', import.meta.url), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
+  const append = (records: Array<Record<string, string>>) => fs.appendFileSync(log, records.map((r) => `${JSON.stringify({ ...r, msec: (Date.now() / 1000).toFixed(3) })}\n`).join(''));
+  return { dir, log, file, capture, append };
+}
+
+test('standalone killed -9 between failures: the checkpoint never runs ahead of the detector state, the burst alerts once', async () => {
+  const { dir, log, file, capture, append } = onOneLog('kill');
   // A request nginx refused for want of a client certificate, from the real capture.
-  const fixture = fs.readFileSync(new URL('../fixtures/proxies/nginx-access.json.log', import.meta.url), 'utf8').split('\n')
-    .map((l) => (l ? JSON.parse(l) as Record<string, string> : undefined)).find((r) => r?.ssl_client_verify === 'NONE' && r.status === '400')!;
+  const refused = capture.find((r) => r.ssl_client_verify === 'NONE' && r.status === '400')!;
   let n = 0;
-  const fail = (count: number) => {
-    const lines = Array.from({ length: count }, () => JSON.stringify({ ...fixture, remote_addr: '127.0.0.77', msec: (Date.now() / 1000).toFixed(3), request_id: `kill-${n++}` }));
-    fs.appendFileSync(log, `${lines.join('\n')}\n`);
-  };
+  const fail = (count: number) => append(Array.from({ length: count }, () => ({ ...refused, remote_addr: '127.0.0.77', request_id: `kill-${n++}` })));
   const checkpointed = () => {
     try {
       const cp = JSON.parse(fs.readFileSync(path.join(dir, 'data', 'access.json'), 'utf8')) as { files: Record<string, { offset: number }> };
@@ -138,25 +144,17 @@ test('standalone killed -9 between failures: the checkpoint never runs ahead of 
 });
 
 test('standalone runs the heartbeat and the posture check: a silent source alerts once, its return is noticed, a plaintext API is reported', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podwatch-standalone-jobs-'));
-  const log = path.join(dir, 'access.json.log');
-  fs.writeFileSync(log, '');
   // An "API" that answers plain HTTP: exactly what the posture check must report.
   const plain = http.createServer((_req, res) => res.end('OK'));
   await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
   const port = (plain.address() as { port: number }).port;
-  const file = path.join(dir, 'podwatch.yaml');
-  fs.writeFileSync(file, stringify({
-    store: { dir: path.join(dir, 'store') },
-    collector: { checkpoint_dir: path.join(dir, 'data'), start_at: 'beginning', poll_interval_ms: 50, http: { port: 0 }, sources: [{ type: 'file', name: 'access', paths: [log], format: 'nginx-json' }] },
-    normalizer: { local_timezone: 'UTC' },
+  const { dir, file, capture, append } = onOneLog('jobs', {
     scheduler: {
       heartbeat: { schedule: '* * * * * *', sources: [{ name: 'edge-nginx', match: { 'event.dataset': 'nginx.access' }, max_silence_ms: 3_000 }] },
       posture: { schedule: '*/2 * * * * *', endpoints: [{ name: 'plain-api', host: '127.0.0.1', port, path: '/_ping' }], timeout_ms: 1_000 },
     },
-  }));
-  const fixture = fs.readFileSync(new URL('../fixtures/proxies/nginx-access.json.log', import.meta.url), 'utf8').split('\n')[0]!;
-  const beat = () => fs.appendFileSync(log, `${JSON.stringify({ ...JSON.parse(fixture), msec: (Date.now() / 1000).toFixed(3) })}\n`);
+  });
+  const beat = () => append([capture[0]!]);
   beat();
   proc = spawnPodwatch(['run', '--standalone', '--config', file]);
   try {
