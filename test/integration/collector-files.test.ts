@@ -174,18 +174,16 @@ test('a 10 MB line, invalid UTF-8, an empty line and a partial last line are han
 });
 
 test('a file without read permission is reported once and picked up when it becomes readable', async () => {
-  const { dir, logDir, cfg, file } = setup('perm', { type: 'file', paths: ['LOGDIR/*.log'] });
+  const { logDir, cfg, file } = setup('perm', { type: 'file', paths: ['LOGDIR/*.log'] });
   fs.writeFileSync(path.join(logDir, 'open.log'), lines(1, 2));
-  fs.writeFileSync(path.join(logDir, 'secret.log'), lines(3, 4), { mode: 0o600 });
-  // As root every file is readable: run the collector as nobody so the permission check is real.
-  fs.chmodSync(dir, 0o777);
-  fs.mkdirSync(path.join(dir, 'checkpoints'));
-  fs.chmodSync(path.join(dir, 'checkpoints'), 0o777);
-  fs.chmodSync(file, 0o644);
-  fs.chmodSync(logDir, 0o755);
+  fs.writeFileSync(path.join(logDir, 'secret.log'), lines(3, 4));
+  fs.chmodSync(path.join(logDir, 'secret.log'), 0o000);
+  // Root reads every file: run the collector without the capabilities that bypass file permissions
+  // (still as root, so it can reach the checkout wherever it was cloned, even under a 0700 mktemp
+  // directory, where running as nobody could not), so the permission check is real.
   await ensureTopics(kafka, cfg.kafka, ['raw']);
   const topic = await followTopic(kafka, cfg.kafka.topics.raw);
-  proc = spawnPodwatch(['run', 'collector', '--config', file], { wrapper: ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] });
+  proc = spawnPodwatch(['run', 'collector', '--config', file], { wrapper: ['setpriv', '--bounding-set=-dac_override,-dac_read_search', '--inh-caps=-dac_override,-dac_read_search'] });
   await topic.waitForCount(2, 30_000).catch((e) => { throw new Error(`${e.message}\n${proc!.output().slice(-2000)}`); });
   await proc.waitForOutput(/cannot open log file/);
   await new Promise((r) => setTimeout(r, 600));
