@@ -65,6 +65,7 @@ export class FileSource {
   private scheduleSave!: (() => void) & { flush: () => void };
   private lastSave = Date.now();
   private timer?: NodeJS.Timeout;
+  private lagTimer?: NodeJS.Timeout;
   private ticking?: Promise<void>;
   private stopped = false;
   private readonly buf = Buffer.alloc(CHUNK);
@@ -104,6 +105,9 @@ export class FileSource {
     this.tickNow();
     await this.ticking;
     this.initialScanDone = true;
+    // Reading pauses while the sink is full (Kafka away); the backlog waiting in the files keeps
+    // being reported, so an outage shows as growing lag rather than a frozen gauge.
+    this.lagTimer = setInterval(() => this.refreshLag(), 1_000).unref();
     this.log.info({ patterns: this.src.paths, files: [...this.readers.values()].map((r) => ({ path: r.path, offset: r.readOffset })) }, 'file source started');
   }
 
@@ -111,6 +115,7 @@ export class FileSource {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearInterval(this.lagTimer);
     await this.ticking;
   }
 
@@ -284,6 +289,10 @@ export class FileSource {
     }
     this.m.lag.set({ source: this.src.name, path: r.path }, Math.max(0, st.size - r.pos.acked));
     if (finished && r.pos.acked >= r.readOffset) this.retire(r);
+  }
+
+  private refreshLag(): void {
+    for (const r of this.readers.values()) this.m.lag.set({ source: this.src.name, path: r.path }, Math.max(0, fs.fstatSync(r.fd).size - r.pos.acked));
   }
 
   /** Detects truncation (size below what was read, or different first bytes) and starts over. */
