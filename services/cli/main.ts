@@ -18,7 +18,7 @@ commands:
       --since T --until T  time range: 1h, 30m, 7d or an ISO timestamp
       --fields a,b       table columns   --json  NDJSON instead of a table   --limit N (50)
   alerts               recent alerts (--since, --json, --limit as for search; --open: still active, last seen within 1 h)
-  review               the access review for a period, from the indexed events
+  review               the access review for a period, from Elasticsearch or the local store
       --since 7d         period start (default 7d); --json  the report as JSON; --send  deliver it too
   alert test --channel NAME   send a test notification to one channel now
   alert mute --rule ID|--entity VALUE --for 2h --by WHO --reason WHY

@@ -3,20 +3,19 @@ import { createChannels } from '../common/channels/index.ts';
 import { renderText } from '../common/channels/format.ts';
 import { createElasticsearch } from '../common/elasticsearch.ts';
 import { UserError } from '../common/errors.ts';
-import { accessReview, reviewNotification } from '../scheduler/review.ts';
+import { accessReview, localAccessReview, reviewNotification } from '../scheduler/review.ts';
 import { parseTime } from './search.ts';
 
-/** `podwatch review --since 7d`: the access review now, printed (text or JSON) and with --send delivered. */
+/** `podwatch review --since 7d`: the access review now (from Elasticsearch, or the local store without it), printed (text or JSON) and with --send delivered. */
 export async function reviewCommand(cfg: Readonly<Config>, o: { since: string; json: boolean; send: boolean }): Promise<void> {
-  if (!cfg.elasticsearch) throw new UserError('review needs elasticsearch.url (or PODWATCH_ES_URL)');
   const now = Date.now();
   const days = (now - Date.parse(parseTime(o.since, now))) / 86_400_000;
   if (!(days > 0)) throw new UserError('--since must be in the past');
-  const es = createElasticsearch(cfg.elasticsearch);
+  const es = cfg.elasticsearch ? createElasticsearch(cfg.elasticsearch) : undefined;
   try {
-    const r = await accessReview(es, cfg.elasticsearch.namespace, cfg.scheduler.access_review, now, days).catch((err: Error) => {
-      throw new UserError(`cannot build the review from ${cfg.elasticsearch!.url}: ${err.message}`);
-    });
+    // Without Elasticsearch, from the local store standalone mode keeps.
+    const r = await (es ? accessReview(es, cfg.elasticsearch!.namespace, cfg.scheduler.access_review, now, days) : localAccessReview(cfg.store.dir, cfg.scheduler.access_review, now, days))
+      .catch((err: Error) => { throw new UserError(`cannot build the review from ${es ? cfg.elasticsearch!.url : `the local store ${cfg.store.dir}`}: ${err.message}`); });
     const n = reviewNotification(r, cfg.host.name!);
     process.stdout.write(o.json ? `${JSON.stringify(r, null, 2)}\n` : renderText(n));
     if (o.send) {
@@ -30,6 +29,6 @@ export async function reviewCommand(cfg: Readonly<Config>, o: { since: string; j
       for (const c of channels.values()) c.close?.();
     }
   } finally {
-    await es.close();
+    await es?.close();
   }
 }

@@ -100,27 +100,47 @@ export function compileQuery(q: string): (doc: unknown) => boolean {
   });
 }
 
-/** Newest first: the documents of the kinds in [since, until] matching the query, each id once. */
-export async function searchLocal(dir: string, kinds: Kind[], query: string, range: { since?: string; until?: string }, limit: number): Promise<{ hits: unknown[]; total: number }> {
-  const match = compileQuery(query);
-  const files = (fs.existsSync(dir) ? fs.readdirSync(dir) : []).map((f) => ({ f, m: FILE.exec(f) }))
-    .filter((x) => x.m && kinds.includes(x.m[1] as Kind) && (!range.since || x.m[2]! >= range.since.slice(0, 10)) && (!range.until || x.m[2]! <= range.until.slice(0, 10)));
-  const seen = new Set<string>();
-  const hits: Array<{ t: number; doc: unknown }> = [];
+type StoredDoc = { '@timestamp': string; event?: { id?: string }; alert?: { id?: string } };
+
+/**
+ * Ids remembered to skip repeats. A repeat comes from a replay after a crash (at most one batch,
+ * appended right after the copy it repeats), so the recent ids suffice and memory stays bounded.
+ */
+const REPEAT_WINDOW = 100_000;
+
+/**
+ * Every document of the kinds with a timestamp in [since, until), oldest file first, each id
+ * once. The files of a day are read only if the day overlaps the range.
+ */
+export async function* scanLocal(dir: string, kinds: readonly Kind[], range: { since?: string; until?: string } = {}): AsyncGenerator<StoredDoc & Record<string, unknown>> {
+  const files = (fs.existsSync(dir) ? fs.readdirSync(dir) : []).flatMap((f) => { const m = FILE.exec(f); return m ? [{ f, kind: m[1]!, day: m[2]!, n: Number(m[3] ?? 0) }] : []; })
+    .filter((x) => kinds.includes(x.kind as Kind) && (!range.since || x.day >= range.since.slice(0, 10)) && (!range.until || x.day <= range.until.slice(0, 10)))
+    .sort((a, b) => a.kind.localeCompare(b.kind) || a.day.localeCompare(b.day) || a.n - b.n);
   const since = range.since ? Date.parse(range.since) : -Infinity;
   const until = range.until ? Date.parse(range.until) : Infinity;
+  const recent = new Set<string>();
   for (const { f } of files) {
     const rl = readline.createInterface({ input: fs.createReadStream(path.join(dir, f)), crlfDelay: Infinity });
     for await (const line of rl) {
       if (!line) continue;
-      const doc = JSON.parse(line) as { '@timestamp': string; event?: { id?: string }; alert?: { id?: string } };
+      const doc = JSON.parse(line) as StoredDoc & Record<string, unknown>;
       const id = doc.alert?.id ?? doc.event?.id ?? line;
-      if (seen.has(id)) continue;
-      seen.add(id);
+      if (recent.has(id)) continue;
+      recent.add(id);
+      if (recent.size > REPEAT_WINDOW) recent.delete(recent.values().next().value!);
       const t = Date.parse(doc['@timestamp']);
-      if (t < since || t > until || !match(doc)) continue;
-      hits.push({ t, doc });
+      if (t >= since && t < until) yield doc;
     }
+  }
+}
+
+/** Newest first: the documents of the kinds in [since, until] matching the query, each id once. */
+export async function searchLocal(dir: string, kinds: Kind[], query: string, range: { since?: string; until?: string }, limit: number): Promise<{ hits: unknown[]; total: number }> {
+  const match = compileQuery(query);
+  const until = range.until ? new Date(Date.parse(range.until) + 1).toISOString() : undefined;
+  const hits: Array<{ t: number; doc: unknown }> = [];
+  for await (const doc of scanLocal(dir, kinds, { ...range, ...(until ? { until } : {}) })) {
+    if (match(doc)) hits.push({ t: Date.parse(doc['@timestamp']), doc });
   }
   hits.sort((a, b) => b.t - a.t);
   return { hits: hits.slice(0, limit).map((h) => h.doc), total: hits.length };

@@ -15,7 +15,7 @@ import { onShutdown } from '../common/shutdown.ts';
 import { Heartbeat, consumerLag, sourceStatus } from './heartbeat.ts';
 import { JobRunner, dueBetween, type JobFn, type JobResult } from './jobs.ts';
 import { checkEndpoints } from './posture.ts';
-import { accessReview, reviewNotification } from './review.ts';
+import { accessReview, reviewFindings, reviewNotification } from './review.ts';
 
 /** Fails at startup, naming the field, when a schedule or time zone is not one node-cron accepts. */
 export function checkSchedules(cfg: Readonly<Config>): void {
@@ -79,7 +79,7 @@ export async function main(cfg: Readonly<Config>): Promise<void> {
     // Failed deliveries wait in the alerter's retry topic like any notification.
     const outcomes = await dispatcher.deliver(n, s.access_review.channels ?? cfg.alerter.default_channels);
     await sendInOrder(producer, outcomes.flatMap((o) => (o.status === 'sent' ? [] : [{ topic: o.status === 'retry' ? t.retry : t.dlq, key: o.channel, value: JSON.stringify(o.status === 'retry' ? o.task : deadLetterFor(o.task)) }])));
-    return { summary: n.summary, findings: [...r.new_identities.map((i) => ({ new_identity: i })), ...r.dormant_identities.map((d) => ({ dormant: d.name })), ...r.expiring_certificates.map((c) => ({ expiring: c.subject }))] };
+    return { summary: n.summary, findings: reviewFindings(r) };
   };
   const heartbeat = new Heartbeat(s.heartbeat);
   const lagGroups = [

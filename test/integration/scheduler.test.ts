@@ -8,7 +8,8 @@ import type { Alert } from '../../schemas/alert.ts';
 import { createElasticsearch } from '../../services/common/elasticsearch.ts';
 import { createKafka, ensureTopics } from '../../services/common/kafka.ts';
 import { installTemplates } from '../../services/indexer/templates.ts';
-import { accessReview } from '../../services/scheduler/review.ts';
+import { LocalStore } from '../../services/common/local-store.ts';
+import { accessReview, localAccessReview } from '../../services/scheduler/review.ts';
 import { memoryLogger } from '../helpers/log.ts';
 import { startSmtpSink } from '../helpers/mail.ts';
 import { spawnPodwatch, waitUntil, type Proc } from '../helpers/process.ts';
@@ -56,7 +57,7 @@ async function seed(docs: object[], kind: 'events' | 'alerts' = 'events'): Promi
 test('access review over seeded events: identities, new and dormant ones, execs, expiring certificates; mailed and posted', async () => {
   await installTemplates(es, namespace, 30, memoryLogger('error').logger);
   const aliceDn = 'CN=alice,O=Example';
-  await seed([
+  const events = [
     ev({ agoMs: 60 * DAY, user: 'alice', ip: '10.0.0.5', op: 'container.list' }),
     ...[1, 2, 3].map((d) => ev({ agoMs: d * DAY, user: 'alice', ip: '10.0.0.5', op: 'container.list', dn: aliceDn, notAfterInDays: 10 })),
     ev({ agoMs: 2 * DAY, user: 'alice', ip: '10.0.0.5', op: 'container.exec.create', risk: 'exec', container: 'web' }),
@@ -65,13 +66,16 @@ test('access review over seeded events: identities, new and dormant ones, execs,
     ev({ agoMs: 45 * DAY, user: 'carol', ip: '10.0.0.8', op: 'container.list' }),
     ev({ agoMs: 10 * DAY, user: 'dave', ip: '10.0.0.9', op: 'container.list' }),
     ...[1, 2, 3, 4].map((i) => ev({ agoMs: DAY + i * 1000, ip: '203.0.113.9', auth: true, outcome: 'failure' })),
-  ]);
-  await seed([{
+  ];
+  const alerts = [{
     '@timestamp': new Date(Date.now() - DAY).toISOString(), event: { kind: 'alert', id: 'violation-1' }, rule: { id: 'authz-policy-violation', name: 'x' }, user: { name: 'bob' },
     alert: { id: 'violation-1', severity: 'high', summary: 'bob pulled an image', entity: { type: 'identity', value: 'bob' } },
-  }], 'alerts');
+  }];
+  await seed(events);
+  await seed(alerts, 'alerts');
 
-  const r = await accessReview(es, namespace, cfg.scheduler.access_review, Date.now());
+  const now = Date.now();
+  const r = await accessReview(es, namespace, cfg.scheduler.access_review, now);
   assert.deepEqual(r.identities.map((i) => i.name), ['alice', 'bob']);
   const alice = r.identities[0]!;
   assert.deepEqual([alice.events, alice.execs, alice.exec_containers, alice.source_ips.sort(), alice.by_risk], [5, 2, ['web'], ['10.0.0.5', '10.0.0.6'], { read: 3, exec: 2 }]);
@@ -82,6 +86,16 @@ test('access review over seeded events: identities, new and dormant ones, execs,
   assert.deepEqual(r.policy_violations, [{ user: 'bob', count: 1 }]);
   assert.deepEqual(r.totals, { events: 10, identities: 2, execs: 2, failed_authentications: 4, policy_violations: 1 });
   assert.deepEqual(r.previous, { events: 1, identities: 1, execs: 0, failed_authentications: 0, policy_violations: 0 });
+
+  // Standalone without Elasticsearch: the same documents in the local store give the same review.
+  const storeDir = path.join(dir, 'store');
+  const local = new LocalStore({ dir: storeDir, retention_days: 365, max_file_mb: 16 });
+  for (const e of events) local.add('events', e);
+  for (const a of alerts) local.add('alerts', a);
+  local.add('events', events[2]!);                    // a record replayed after a crash counts once
+  local.flush();
+  const fromStore = await localAccessReview(storeDir, cfg.scheduler.access_review, now);
+  assert.deepEqual({ ...fromStore, generated_at: '' }, { ...r, generated_at: '' });
 
   // On demand from the command line, delivered to a real SMTP server and a webhook.
   const sink = await startSmtpSink(path.join(dir, 'mail'));
@@ -104,6 +118,15 @@ test('access review over seeded events: identities, new and dormant ones, execs,
   const posted = JSON.parse(hook.requests[0]!.body);
   assert.equal(posted.kind, 'report');
   assert.deepEqual(posted.report.data.new_identities, ['bob']);
+
+  // The same command on a single host without Elasticsearch reads the local store.
+  const standalone = path.join(dir, 'standalone.yaml');
+  fs.writeFileSync(standalone, stringify({ store: { dir: storeDir, retention_days: 365 }, host: { name: 'podman-1' } }));
+  const local2 = spawnPodwatch(['review', '--since', '7d', '--json', '--config', standalone], { env: { PODWATCH_ES_URL: '' } });
+  assert.equal(await local2.stop('SIGCONT'), 0, local2.output());
+  const printed = JSON.parse(local2.output()) as typeof r;
+  assert.deepEqual([printed.identities.map((i) => [i.name, i.events, i.execs]), printed.new_identities, printed.dormant_identities.map((d) => d.name), printed.totals],
+    [[['alice', 5, 2], ['bob', 1, 0]], ['bob'], ['carol'], r.totals]);
 });
 
 test('scheduler service: a silent source alerts once and its return is noticed; runs and reviews are stored', async () => {
