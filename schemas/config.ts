@@ -330,7 +330,8 @@ export const Config = z.strictObject({
   /** Standalone mode without Elasticsearch keeps events and alerts here (NDJSON, one file per kind and day). */
   store: z.strictObject({
     dir: z.string().default('./data/store'),
-    retention_days: z.number().int().positive().default(30),
+    /** Longer than the access review's `dormant_days`, so the review can still see who went silent. */
+    retention_days: z.number().int().positive().default(90),
     /** A day's file rolls over to `.1`, `.2`, ... past this size. */
     max_file_mb: z.number().int().positive().default(256),
   }).prefault({}),

@@ -26,6 +26,7 @@ import { normalize, normalizeContext } from '../normalizer/normalize.ts';
 import { Heartbeat, sourceState, type SourceStatus } from '../scheduler/heartbeat.ts';
 import { JobRunner } from '../scheduler/jobs.ts';
 import { checkEndpoints } from '../scheduler/posture.ts';
+import { accessReview, localAccessReview, reviewFindings, reviewNotification, type AccessReview } from '../scheduler/review.ts';
 import { fieldValue } from '../../detectors/lib/field.ts';
 import type { EcsEvent } from '../../schemas/event.ts';
 
@@ -59,16 +60,36 @@ class ElasticsearchStore implements Store {
   }
 }
 
-async function openStore(cfg: Readonly<Config>, logger: Logger, metrics: ReturnType<typeof createMetrics>): Promise<{ store: Store; where: string }> {
+/** The access review from where the events are, and where past reviews are kept. */
+interface Reviews { build(toMs: number): Promise<AccessReview>; save(r: AccessReview): Promise<void> }
+
+async function openStore(cfg: Readonly<Config>, logger: Logger, metrics: ReturnType<typeof createMetrics>): Promise<{ store: Store; where: string; reviews: Reviews }> {
+  const ar = cfg.scheduler.access_review;
   if (!cfg.elasticsearch) {
     const local = new LocalStore(cfg.store);
-    return { store: { add: (k, d) => local.add(k, d), flush: async () => local.flush() }, where: `local store ${cfg.store.dir} (${cfg.store.retention_days} days)` };
+    const dir = path.join(cfg.store.dir, 'reviews');
+    return {
+      store: { add: (k, d) => local.add(k, d), flush: async () => local.flush() },
+      where: `local store ${cfg.store.dir} (${cfg.store.retention_days} days)`,
+      reviews: {
+        build: (toMs) => localAccessReview(cfg.store.dir, ar, toMs),
+        save: async (r) => { fs.mkdirSync(dir, { recursive: true }); writeFileDurably(path.join(dir, `${r.id}.json`), JSON.stringify(r)); },
+      },
+    };
   }
+  const ns = cfg.elasticsearch.namespace;
   const client = createElasticsearch(cfg.elasticsearch);
   for (let delay = 1000; ; delay = Math.min(delay * 2, 30_000)) {
     try {
       const layout = await installTemplates(client, cfg.elasticsearch.namespace, cfg.indexer.retention_days, logger);
-      return { store: new ElasticsearchStore(client, layout, logger, metrics), where: `Elasticsearch ${cfg.elasticsearch.url}` };
+      return {
+        store: new ElasticsearchStore(client, layout, logger, metrics),
+        where: `Elasticsearch ${cfg.elasticsearch.url}`,
+        reviews: {
+          build: (toMs) => accessReview(client, ns, ar, toMs),
+          save: async (r) => { await client.index({ index: `podwatch-reviews-${ns}`, id: r.id, body: r }); },
+        },
+      };
     } catch (err) {
       logger.warn({ err: errorMessage(err), retryInMs: delay }, 'cannot reach Elasticsearch yet; retrying');
       await new Promise((r) => setTimeout(r, delay));
@@ -209,6 +230,17 @@ class InProcessPipeline implements Sink {
     }));
   }
 
+  /** A report (the access review) to its channels and the console, between records; retries are kept like alerts'. */
+  report(n: Notification, channels: readonly string[]): Promise<void> {
+    return new Promise((resolve, reject) => this.enqueue(async () => {
+      try {
+        await this.deliver(n, [...new Set([...channels, 'console'])]);
+        this.snapshot();
+        resolve();
+      } catch (err) { reject(err); }
+    }));
+  }
+
   private async emit(a: Alert): Promise<void> {
     // After a crash the collector re-reads at most one batch; alerts already handled are not repeated.
     if (this.seenAlerts.has(a.alert.id)) return;
@@ -283,11 +315,11 @@ class InProcessPipeline implements Sink {
 }
 
 /**
- * The scheduler's jobs that need no cluster, in-process: the source heartbeat (configured
- * `scheduler.heartbeat.sources`, from the events this process saw) and the API posture check.
- * The access review reads Elasticsearch and runs in the scheduler service or as `podwatch review`.
+ * The scheduler's jobs in-process: the source heartbeat (configured `scheduler.heartbeat.sources`,
+ * from the events this process saw), the API posture check, and the access review over the
+ * store (Elasticsearch or the local one), kept beside the events and sent to its channels.
  */
-function startJobs(cfg: Readonly<Config>, pipeline: InProcessPipeline, logger: Logger, metrics: ReturnType<typeof createMetrics>): JobRunner | undefined {
+function startJobs(cfg: Readonly<Config>, pipeline: InProcessPipeline, reviews: Reviews, logger: Logger, metrics: ReturnType<typeof createMetrics>): JobRunner | undefined {
   const s = cfg.scheduler;
   const runner = new JobRunner(s.timezone, logger.child({ component: 'jobs' }), metrics, async (r) => {
     logger.info({ job: r.job, outcome: r.outcome, findings: r.findings.length, ms: r.duration_ms }, r.summary);
@@ -307,6 +339,15 @@ function startJobs(cfg: Readonly<Config>, pipeline: InProcessPipeline, logger: L
       return { summary, findings };
     });
   }
+  if (s.access_review.enabled) {
+    runner.add('access_review', s.access_review.schedule, async () => {
+      const r = await reviews.build(Date.now());
+      await reviews.save(r);
+      const n = reviewNotification(r, cfg.host.name!);
+      await pipeline.report(n, s.access_review.channels ?? cfg.alerter.default_channels);
+      return { summary: n.summary, findings: reviewFindings(r) };
+    });
+  }
   return runner.tasks.size ? runner : undefined;
 }
 
@@ -315,11 +356,15 @@ export async function main(loaded: Readonly<Config>): Promise<void> {
   const cfg = loaded.collector.sources.length ? loaded : parseConfig({ ...structuredClone(loaded), collector: { ...structuredClone(loaded.collector), sources: defaultSources() } });
   const logger = createLogger('standalone', cfg.log.level);
   const metrics = createMetrics('standalone');
-  const { store, where } = await openStore(cfg, logger, metrics);
+  const { store, where, reviews } = await openStore(cfg, logger, metrics);
   const pipeline = new InProcessPipeline(cfg, logger, metrics, store);
   const collector = new Collector(cfg, pipeline, metrics, logger);
   await collector.start();
-  const jobs = startJobs(cfg, pipeline, logger, metrics);
+  const jobs = startJobs(cfg, pipeline, reviews, logger, metrics);
+  const ar = cfg.scheduler.access_review;
+  if (!cfg.elasticsearch && ar.enabled && cfg.store.retention_days <= ar.dormant_days) {
+    logger.warn({ retention_days: cfg.store.retention_days, dormant_days: ar.dormant_days }, 'the local store forgets events before an identity counts as dormant: the access review cannot list dormant identities; raise store.retention_days');
+  }
   // Standalone runs beside other things on one host: a taken metrics port must not stop it.
   const ops = await startOpsServer(metrics, () => ({ ok: true }), { host: cfg.collector.http.host, port: cfg.collector.http.port ?? 9464 })
     .catch(async (err: NodeJS.ErrnoException) => {

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { stringify } from 'yaml';
+import type { AccessReview } from '../../services/scheduler/review.ts';
 import { curl, startLab, type Lab } from '../helpers/lab.ts';
 import { spawnPodwatch, waitUntil, type Proc } from '../helpers/process.ts';
 import { startWebhookReceiver } from '../helpers/webhook.ts';
@@ -143,7 +144,7 @@ test('standalone killed -9 between failures: the checkpoint never runs ahead of 
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test('standalone runs the heartbeat and the posture check: a silent source alerts once, its return is noticed, a plaintext API is reported', async () => {
+test('standalone runs the heartbeat, the posture check and the access review: a silent source alerts once, its return is noticed, a plaintext API is reported, the review is kept and printed', async () => {
   // An "API" that answers plain HTTP: exactly what the posture check must report.
   const plain = http.createServer((_req, res) => res.end('OK'));
   await new Promise<void>((r) => plain.listen(0, '127.0.0.1', r));
@@ -152,6 +153,7 @@ test('standalone runs the heartbeat and the posture check: a silent source alert
     scheduler: {
       heartbeat: { schedule: '* * * * * *', sources: [{ name: 'edge-nginx', match: { 'event.dataset': 'nginx.access' }, max_silence_ms: 3_000 }] },
       posture: { schedule: '*/2 * * * * *', endpoints: [{ name: 'plain-api', host: '127.0.0.1', port, path: '/_ping' }], timeout_ms: 1_000 },
+      access_review: { schedule: '*/5 * * * * *' },
     },
   });
   const beat = () => append([capture[0]!]);
@@ -159,7 +161,7 @@ test('standalone runs the heartbeat and the posture check: a silent source alert
   proc = spawnPodwatch(['run', '--standalone', '--config', file]);
   try {
     await proc.waitForOutput(/is watching/);
-    assert.match(proc.output(), /jobs: heartbeat, posture/);
+    assert.match(proc.output(), /jobs: heartbeat, posture, access_review/);
     const lines = (rule: string) => alertLines(proc!).filter((l) => l.includes(` ${rule}: `));
     for (let i = 0; i < 4; i++) { await new Promise((r) => setTimeout(r, 700)); beat(); }
     assert.deepEqual(lines('source-silent'), [], 'no alert while events keep coming');
@@ -174,6 +176,15 @@ test('standalone runs the heartbeat and the posture check: a silent source alert
     assert.match(lines('api-posture')[0]!, /^\[CRITICAL\] .* plain-api answers plain HTTP without TLS on port \d+/);
     await new Promise((r) => setTimeout(r, 2_500));
     assert.equal(lines('api-posture').length, 1, 'runs every 2 s, grouped into one notification');
+    // The access review over the local store: kept beside the events and printed.
+    const reviews = path.join(dir, 'store', 'reviews');
+    const kept = (): AccessReview | undefined => {
+      const files = fs.existsSync(reviews) ? fs.readdirSync(reviews).filter((f) => f.endsWith('.json')) : [];
+      return files.length ? JSON.parse(fs.readFileSync(path.join(reviews, files[0]!), 'utf8')) as AccessReview : undefined;
+    };
+    await waitUntil(() => (kept()?.totals.events ?? 0) >= 6, 15_000, 'a stored review counting all six events read');
+    await waitUntil(() => lines('access-review').length >= 1, 5_000, 'the review printed');
+    assert.match(lines('access-review').at(-1)!, new RegExp(`^\\[LOW\\] .* Access review .*: ${kept()!.totals.identities} identities`));
     assert.equal(await proc.stop('SIGTERM'), 0);
   } finally {
     await proc.stop('SIGKILL');
