@@ -81,7 +81,7 @@ async function openStore(cfg: Readonly<Config>, logger: Logger, metrics: ReturnT
   const client = createElasticsearch(cfg.elasticsearch);
   for (let delay = 1000; ; delay = Math.min(delay * 2, 30_000)) {
     try {
-      const layout = await installTemplates(client, cfg.elasticsearch.namespace, cfg.indexer.retention_days, logger);
+      const layout = await installTemplates(client, ns, cfg.indexer.retention_days, logger);
       return {
         store: new ElasticsearchStore(client, layout, logger, metrics),
         where: `Elasticsearch ${cfg.elasticsearch.url}`,
@@ -221,20 +221,19 @@ class InProcessPipeline implements Sink {
 
   /** Alerts raised by the jobs go the way detector alerts go: stored, grouped, delivered; between records. */
   raise(alerts: readonly Alert[]): Promise<void> {
-    return new Promise((resolve, reject) => this.enqueue(async () => {
-      try {
-        for (const a of alerts) await this.emit(a);
-        this.snapshot();
-        resolve();
-      } catch (err) { reject(err); }
-    }));
+    return this.betweenRecords(async () => { for (const a of alerts) await this.emit(a); });
   }
 
   /** A report (the access review) to its channels and the console, between records; retries are kept like alerts'. */
   report(n: Notification, channels: readonly string[]): Promise<void> {
+    return this.betweenRecords(() => this.deliver(n, [...new Set([...channels, 'console'])]));
+  }
+
+  /** Runs work in the record queue, then snapshots what it changed. */
+  private betweenRecords(work: () => Promise<void>): Promise<void> {
     return new Promise((resolve, reject) => this.enqueue(async () => {
       try {
-        await this.deliver(n, [...new Set([...channels, 'console'])]);
+        await work();
         this.snapshot();
         resolve();
       } catch (err) { reject(err); }
