@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SchedulerConfig } from '../../schemas/config.ts';
 import { memoryLogger } from '../../test/helpers/log.ts';
+import { waitUntil } from '../../test/helpers/process.ts';
 import { createMetrics } from '../common/metrics.ts';
 import { Heartbeat } from './heartbeat.ts';
 import { JobRunner, dueBetween, type JobResult } from './jobs.ts';
@@ -67,11 +68,16 @@ test('due times missed while no scheduler ran, in the configured time zone', () 
 test('a catch-up run and a scheduled run of one job never overlap; the missed runs are one record', async () => {
   const results: JobResult[] = [];
   const runner = new JobRunner('UTC', memoryLogger('error').logger, createMetrics('test'), async (r) => { results.push(r); });
-  const slow = async () => { await new Promise((r) => setTimeout(r, 300)); return { summary: 'done', findings: [] }; };
-  runner.reportMissed('review', [new Date('2026-11-02T07:00:00Z'), new Date('2026-11-09T07:00:00Z')]);
-  const [a, b] = await Promise.all([runner.run('review', slow), runner.run('review', slow)]);
-  assert.equal(a?.outcome, 'ok');
-  assert.equal(b, undefined);
-  assert.deepEqual(results.map((r) => r.outcome), ['missed', 'skipped_overlap', 'ok']);
-  assert.match(results[0]!.summary, /^2 runs due from 2026-11-02T07:00:00.000Z to 2026-11-09T07:00:00.000Z were missed while no scheduler was running$/);
+  let runs = 0;
+  const slow = async () => { runs++; await new Promise((r) => setTimeout(r, 300)); return { summary: 'done', findings: [] }; };
+  runner.add('review', '0 7 * * 1', slow);
+  runner.add('posture', '0 7 * * 1', slow);
+  // The review last ran 15 days ago (two or three Mondays since); the posture check never ran here.
+  await runner.catchUp(async (job) => (job === 'review' ? new Date(Date.now() - 15 * 86_400_000) : undefined));
+  assert.equal(await runner.run('review', slow), undefined, 'the make-up run is still going');
+  await waitUntil(() => results.some((r) => r.outcome === 'ok'), 5_000, 'the make-up run');
+  await runner.stop();
+  assert.equal(runs, 1, 'one make-up run, nothing for a job without a last run');
+  assert.deepEqual(results.map((r) => [r.job, r.outcome]), [['review', 'missed'], ['review', 'skipped_overlap'], ['review', 'ok']]);
+  assert.match(results[0]!.summary, /^[23] runs due from \S+ to \S+ were missed while no scheduler was running$/);
 });

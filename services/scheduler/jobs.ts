@@ -50,6 +50,7 @@ export function dueBetween(schedule: string, timezone: string, since: Date, unti
  */
 export class JobRunner {
   readonly tasks = new Map<string, ScheduledTask>();
+  private readonly jobs = new Map<string, { schedule: string; fn: JobFn }>();
   private readonly runs;
   private readonly lastRun;
   private readonly findings;
@@ -70,6 +71,22 @@ export class JobRunner {
     const task = cron.schedule(schedule, () => this.run(job, fn), { name: job, timezone: this.timezone, logger: cronLogger });
     task.on('execution:missed', (ctx) => this.skip(job, 'missed', `the run due at ${ctx.date.toISOString()} was missed`));
     this.tasks.set(job, task);
+    this.jobs.set(job, { schedule, fn });
+  }
+
+  /**
+   * Runs that fell due while no scheduler was running, since each job's last real run as
+   * `lastRunStart` knows it, are recorded as one `missed` result and made up for by one run now:
+   * a weekly review must not be skipped because the process restarted on a Monday morning.
+   */
+  async catchUp(lastRunStart: (job: string) => Promise<Date | undefined>): Promise<void> {
+    for (const [job, { schedule, fn }] of this.jobs) {
+      const last = await lastRunStart(job).catch((err) => { this.logger.warn({ job, err: errorMessage(err) }, 'cannot read the last run; missed runs are not checked'); return undefined; });
+      const due = last ? dueBetween(schedule, this.timezone, last, new Date()) : [];
+      if (!due.length) continue;
+      this.reportMissed(job, due);
+      void this.run(job, fn);
+    }
   }
 
   /** Runs a job now (on demand, from the schedule or to catch up) and records the result. */
@@ -98,7 +115,7 @@ export class JobRunner {
   }
 
   /** Records runs that were due while no scheduler ran (one result for all of them). */
-  reportMissed(job: string, due: readonly Date[]): void {
+  private reportMissed(job: string, due: readonly Date[]): void {
     const when = due.length === 1 ? `the run due at ${due[0]!.toISOString()} was` : `${due.length} runs due from ${due[0]!.toISOString()} to ${due[due.length - 1]!.toISOString()} were`;
     this.skip(job, 'missed', `${when} missed while no scheduler was running`);
   }

@@ -8,12 +8,11 @@ import { createElasticsearch, type Client } from '../common/elasticsearch.ts';
 import { startOpsServer } from '../common/http.ts';
 import { sendInOrder, type Output } from '../common/kafka-stage.ts';
 import { connectWithRetry, createKafka, ensureTopics } from '../common/kafka.ts';
-import { errorMessage } from '../common/errors.ts';
 import { createLogger } from '../common/logger.ts';
 import { createMetrics } from '../common/metrics.ts';
 import { onShutdown } from '../common/shutdown.ts';
 import { Heartbeat, consumerLag, sourceStatus } from './heartbeat.ts';
-import { JobRunner, dueBetween, type JobFn, type JobResult } from './jobs.ts';
+import { JobRunner, type JobFn, type JobResult } from './jobs.ts';
 import { checkEndpoints } from './posture.ts';
 import { accessReview, reviewFindings, reviewNotification } from './review.ts';
 
@@ -105,15 +104,7 @@ export async function main(cfg: Readonly<Config>): Promise<void> {
   if (s.heartbeat.enabled) jobs.push(['heartbeat', s.heartbeat.schedule, beat]);
   if (s.posture.enabled && s.posture.endpoints.length) jobs.push(['posture', s.posture.schedule, posture]);
   for (const [job, schedule, fn] of jobs) runner.add(job, schedule, fn);
-  // A run that fell due while no scheduler was running is reported, and made up for now: a
-  // weekly review must not be skipped because the scheduler restarted on a Monday morning.
-  if (es) for (const [job, schedule, fn] of jobs) {
-    const last = await lastRunStart(es, ns, job).catch((err) => { logger.warn({ job, err: errorMessage(err) }, 'cannot read the last run; missed runs are not checked'); return undefined; });
-    const due = last ? dueBetween(schedule, s.timezone, last, new Date()) : [];
-    if (!due.length) continue;
-    runner.reportMissed(job, due);
-    void runner.run(job, fn);
-  }
+  if (es) await runner.catchUp((job) => lastRunStart(es, ns, job));
   const ops = await startOpsServer(metrics, () => ({ ok: true, detail: { jobs: [...runner.tasks.keys()] } }), { host: s.http.host, port: s.http.port ?? 9469 });
   logger.info({ jobs: [...runner.tasks.entries()].map(([name, task]) => ({ name, schedule: task.getPattern(), next: task.getNextRun()?.toISOString() })), timezone: s.timezone, metricsPort: ops.port }, 'scheduler started');
   onShutdown(logger, async () => {

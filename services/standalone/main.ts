@@ -318,10 +318,22 @@ class InProcessPipeline implements Sink {
  * from the events this process saw), the API posture check, and the access review over the
  * store (Elasticsearch or the local one), kept beside the events and sent to its channels.
  */
-function startJobs(cfg: Readonly<Config>, pipeline: InProcessPipeline, reviews: Reviews, logger: Logger, metrics: ReturnType<typeof createMetrics>): JobRunner | undefined {
+async function startJobs(cfg: Readonly<Config>, pipeline: InProcessPipeline, reviews: Reviews, logger: Logger, metrics: ReturnType<typeof createMetrics>): Promise<JobRunner | undefined> {
   const s = cfg.scheduler;
+  // When each job last really ran (not skipped or missed), so runs due while Podwatch was down are made up for.
+  const historyFile = path.join(cfg.collector.checkpoint_dir, 'jobs.json');
+  let lastStarts: Record<string, string> = {};
+  try {
+    if (fs.existsSync(historyFile)) lastStarts = JSON.parse(fs.readFileSync(historyFile, 'utf8')) as Record<string, string>;
+  } catch (err) {
+    logger.warn({ file: historyFile, err: errorMessage(err) }, 'cannot read the job history; runs missed while Podwatch was down are not checked');
+  }
   const runner = new JobRunner(s.timezone, logger.child({ component: 'jobs' }), metrics, async (r) => {
     logger.info({ job: r.job, outcome: r.outcome, findings: r.findings.length, ms: r.duration_ms }, r.summary);
+    if (r.outcome === 'skipped_overlap' || r.outcome === 'missed') return;
+    lastStarts = { ...lastStarts, [r.job]: r.started };
+    fs.mkdirSync(path.dirname(historyFile), { recursive: true });
+    writeFileDurably(historyFile, JSON.stringify(lastStarts));
   });
   if (s.heartbeat.enabled && s.heartbeat.sources.length) {
     runner.add('heartbeat', s.heartbeat.schedule, async (runId) => {
@@ -347,7 +359,9 @@ function startJobs(cfg: Readonly<Config>, pipeline: InProcessPipeline, reviews: 
       return { summary: n.summary, findings: reviewFindings(r) };
     });
   }
-  return runner.tasks.size ? runner : undefined;
+  if (!runner.tasks.size) return undefined;
+  await runner.catchUp(async (job) => (lastStarts[job] ? new Date(lastStarts[job]) : undefined));
+  return runner;
 }
 
 /** `podwatch run --standalone`: the whole pipeline in one process for a single Podman host. */
@@ -359,7 +373,7 @@ export async function main(loaded: Readonly<Config>): Promise<void> {
   const pipeline = new InProcessPipeline(cfg, logger, metrics, store);
   const collector = new Collector(cfg, pipeline, metrics, logger);
   await collector.start();
-  const jobs = startJobs(cfg, pipeline, reviews, logger, metrics);
+  const jobs = await startJobs(cfg, pipeline, reviews, logger, metrics);
   const ar = cfg.scheduler.access_review;
   if (!cfg.elasticsearch && ar.enabled && cfg.store.retention_days <= ar.dormant_days) {
     logger.warn({ retention_days: cfg.store.retention_days, dormant_days: ar.dormant_days }, 'the local store forgets events before an identity counts as dormant: the access review cannot list dormant identities; raise store.retention_days');

@@ -193,3 +193,33 @@ test('standalone runs the heartbeat, the posture check and the access review: a 
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('standalone makes up for a weekly review that fell due while it was down, once', async () => {
+  const { dir, file } = onOneLog('catchup', { scheduler: { access_review: { schedule: '0 7 * * 1' }, heartbeat: { enabled: false } } });
+  const history = path.join(dir, 'data', 'jobs.json');
+  fs.mkdirSync(path.dirname(history), { recursive: true });
+  const lastRun = new Date(Date.now() - 15 * 86_400_000).toISOString();        // two or three Mondays ago
+  fs.writeFileSync(history, JSON.stringify({ access_review: lastRun }));
+  const reviewLines = (p: Proc) => alertLines(p).filter((l) => l.includes(' access-review: '));
+  try {
+    const started = Date.now();
+    proc = spawnPodwatch(['run', '--standalone', '--config', file]);
+    await waitUntil(() => reviewLines(proc!).length === 1, 15_000, 'the make-up review');
+    assert.match(proc.output(), /[23] runs due from \S+ to \S+ were missed while no scheduler was running/);
+    assert.equal(await proc.stop('SIGTERM'), 0);
+    const recorded = JSON.parse(fs.readFileSync(history, 'utf8')) as Record<string, string>;
+    assert.ok(Date.parse(recorded.access_review!) >= started, `the make-up run is recorded (${recorded.access_review})`);
+
+    // Started again the same day: nothing is due, nothing is repeated.
+    proc = spawnPodwatch(['run', '--standalone', '--config', file]);
+    await proc.waitForOutput(/is watching/);
+    await new Promise((r) => setTimeout(r, 2_000));
+    assert.equal(reviewLines(proc).length, 0);
+    assert.doesNotMatch(proc.output(), /missed while no scheduler was running/);
+    assert.equal(await proc.stop('SIGTERM'), 0);
+  } finally {
+    await proc?.stop('SIGKILL');
+    proc = undefined;
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
