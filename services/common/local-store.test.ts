@@ -37,6 +37,10 @@ test('store: daily files, roll-over at the size limit, retention, a replayed rec
   const r = await searchLocal(dir, ['events'], 'user.name:alice', {}, 100);
   assert.equal(r.total, 6, 'five plus the old one; the replayed e0 once');
   assert.deepEqual(r.hits.slice(0, 2).map((h: any) => h.event.id), ['e4', 'e3'], 'newest first');
+  const two = await searchLocal(dir, ['events'], 'user.name:alice', {}, 2);
+  assert.deepEqual([two.hits.map((h: any) => h.event.id), two.total], [['e4', 'e3'], 6], 'the newest within the limit, all counted');
+  const one = await searchLocal(dir, ['events'], 'user.name:alice', {}, 1);
+  assert.deepEqual([one.hits.map((h: any) => h.event.id), one.total], [['e4'], 6]);
   assert.deepEqual(store.prune(Date.parse('2026-12-03T00:00:00Z')), ['events-2026-10-01.ndjson']);
   assert.equal((await searchLocal(dir, ['events'], '', { since: '2026-12-01T00:00:03Z' }, 100)).total, 2);
 });

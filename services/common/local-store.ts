@@ -134,14 +134,21 @@ export async function* scanLocal(dir: string, kinds: readonly Kind[], range: { s
   }
 }
 
-/** Newest first: the documents of the kinds in [since, until] matching the query, each id once. */
+/**
+ * Newest first: the documents of the kinds in [since, until] matching the query, each id once,
+ * at most `limit` of them held at a time however many match.
+ */
 export async function searchLocal(dir: string, kinds: Kind[], query: string, range: { since?: string; until?: string }, limit: number): Promise<{ hits: unknown[]; total: number }> {
   const match = compileQuery(query);
   const until = range.until ? new Date(Date.parse(range.until) + 1).toISOString() : undefined;
-  const hits: Array<{ t: number; doc: unknown }> = [];
+  let hits: Array<{ t: number; doc: unknown }> = [];
+  let total = 0;
+  const newest = () => hits.sort((a, b) => b.t - a.t).slice(0, limit);
   for await (const doc of scanLocal(dir, kinds, { ...range, ...(until ? { until } : {}) })) {
-    if (match(doc)) hits.push({ t: Date.parse(doc['@timestamp']), doc });
+    if (!match(doc)) continue;
+    total++;
+    hits.push({ t: Date.parse(doc['@timestamp']), doc });
+    if (hits.length >= 2 * limit) hits = newest();
   }
-  hits.sort((a, b) => b.t - a.t);
-  return { hits: hits.slice(0, limit).map((h) => h.doc), total: hits.length };
+  return { hits: newest().map((h) => h.doc), total };
 }
