@@ -148,7 +148,7 @@ if (kcat) {
     .flatMap((o) => (o.ok ? [o.event] : []));
   const ns = uniq('ref').replace(/-/g, '_');
   const es = createElasticsearch(p.cfg.elasticsearch!);
-  const layout = await installTemplates(es, ns, 30, memoryLogger('error').logger);
+  const layout = await installTemplates(es, ns, p.cfg.indexer, memoryLogger('error').logger);
   const bodies: string[] = [];
   for (let i = 0; i < docs.length; i += 1000) {
     bodies.push(`${docs.slice(i, i + 1000).flatMap((d) => [JSON.stringify({ create: { _index: layout.target('events', d['@timestamp']), _id: d.event.id } }), JSON.stringify(d)]).join('\n')}\n`);

@@ -321,6 +321,11 @@ export const Config = z.strictObject({
   indexer: z.strictObject({
     /** Days events and alerts are kept where the cluster has ILM. */
     retention_days: z.number().int().positive().default(30),
+    /**
+     * How soon an indexed document is searchable; each refresh writes a segment. Raising it
+     * trades search freshness for Elasticsearch CPU (docs/performance.md has the measurement).
+     */
+    refresh_interval: z.string().regex(/^\d+(ms|s|m)$/, "expected a duration such as '1s', '500ms' or '1m'").default('1s'),
     http: HttpConfig.default({ host: '127.0.0.1', port: 9467 }),
   }).prefault({}),
   /** The detector worker itself (the detectors are configured under `detectors`). */

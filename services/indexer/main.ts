@@ -20,7 +20,7 @@ export async function main(cfg: Readonly<Config>): Promise<void> {
   let layout: Layout | undefined;
   for (let delay = 1000; !layout; delay = Math.min(delay * 2, 30_000)) {
     try {
-      layout = await installTemplates(client, cfg.elasticsearch.namespace, cfg.indexer.retention_days, logger);
+      layout = await installTemplates(client, cfg.elasticsearch.namespace, cfg.indexer, logger);
     } catch (err) {
       logger.warn({ err: errorMessage(err), retryInMs: delay }, 'cannot install index templates yet; retrying');
       await new Promise((r) => setTimeout(r, delay));

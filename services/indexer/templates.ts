@@ -88,7 +88,8 @@ async function supported(client: Client, path: string): Promise<boolean> {
  * `logs-podwatch.<kind>-<namespace>` where the cluster has them, else daily indices
  * `podwatch-<kind>-<namespace>-YYYY.MM.DD`; an ILM retention policy where ILM exists.
  */
-export async function installTemplates(client: Client, namespace: string, retentionDays: number, logger: Logger): Promise<Layout> {
+export async function installTemplates(client: Client, namespace: string, settings: { retention_days: number; refresh_interval: string }, logger: Logger): Promise<Layout> {
+  const retentionDays = settings.retention_days;
   const dataStreams = await supported(client, '/_data_stream');
   const ilm = await supported(client, '/_ilm/policy');
   if (ilm) {
@@ -108,7 +109,7 @@ export async function installTemplates(client: Client, namespace: string, retent
         priority: 200,
         ...(dataStreams ? { data_stream: {} } : {}),
         template: {
-          settings: { number_of_shards: 1, number_of_replicas: 0, refresh_interval: '1s', ...(ilm ? { 'index.lifecycle.name': 'podwatch' } : {}) },
+          settings: { number_of_shards: 1, number_of_replicas: 0, refresh_interval: settings.refresh_interval, ...(ilm ? { 'index.lifecycle.name': 'podwatch' } : {}) },
           mappings,
         },
         _meta: { managed_by: 'podwatch', version: 1 },

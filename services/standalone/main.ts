@@ -81,7 +81,7 @@ async function openStore(cfg: Readonly<Config>, logger: Logger, metrics: ReturnT
   const client = createElasticsearch(cfg.elasticsearch);
   for (let delay = 1000; ; delay = Math.min(delay * 2, 30_000)) {
     try {
-      const layout = await installTemplates(client, ns, cfg.indexer.retention_days, logger);
+      const layout = await installTemplates(client, ns, cfg.indexer, logger);
       return {
         store: new ElasticsearchStore(client, layout, logger, metrics),
         where: `Elasticsearch ${cfg.elasticsearch.url}`,

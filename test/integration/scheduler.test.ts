@@ -55,7 +55,7 @@ async function seed(docs: object[], kind: 'events' | 'alerts' = 'events'): Promi
 }
 
 test('access review over seeded events: identities, new and dormant ones, execs, expiring certificates; mailed and posted', async () => {
-  await installTemplates(es, namespace, 30, memoryLogger('error').logger);
+  await installTemplates(es, namespace, cfg.indexer, memoryLogger('error').logger);
   const aliceDn = 'CN=alice,O=Example';
   const events = [
     ev({ agoMs: 60 * DAY, user: 'alice', ip: '10.0.0.5', op: 'container.list' }),
