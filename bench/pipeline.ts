@@ -14,7 +14,7 @@ import type { Notification } from '../schemas/notification.ts';
 import { parseConfig } from '../services/common/config.ts';
 import { createElasticsearch } from '../services/common/elasticsearch.ts';
 import { normalize, normalizeContext } from '../services/normalizer/normalize.ts';
-import { installTemplates } from '../services/indexer/templates.ts';
+import { installTemplates, uninstallTemplates } from '../services/indexer/templates.ts';
 import { runStage } from '../services/common/kafka-stage.ts';
 import { createMetrics } from '../services/common/metrics.ts';
 import { memoryLogger } from '../test/helpers/log.ts';
@@ -157,6 +157,7 @@ if (kcat) {
   for (const body of bodies) await es.bulk({ body });
   refs.es_bulk = Math.round(docs.length / ((Date.now() - t0) / 1000));
   await es.indices.delete({ index: `podwatch-*-${ns}-*` }).catch(() => undefined);
+  await uninstallTemplates(es, ns);
   await es.close();
 }
 log(`references: ${JSON.stringify(refs)}`);

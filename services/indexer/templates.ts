@@ -83,36 +83,51 @@ async function supported(client: Client, path: string): Promise<boolean> {
   }
 }
 
+/** Templates up to version 1 were one per kind for every namespace; their patterns overlap ours. */
+async function removeSharedTemplates(client: Client, logger: Logger): Promise<void> {
+  for (const kind of ['events', 'alerts']) {
+    const { body } = await client.indices.getIndexTemplate({ name: `podwatch-${kind}` }, { ignore: [404] });
+    const old = (body as { index_templates?: Array<{ index_template: { _meta?: { managed_by?: string } } }> }).index_templates?.[0];
+    if (old?.index_template._meta?.managed_by !== 'podwatch') continue;
+    await client.indices.deleteIndexTemplate({ name: `podwatch-${kind}` }, { ignore: [404] });
+    logger.info({ template: `podwatch-${kind}` }, 'removed the index template shared by all namespaces; each namespace now has its own');
+  }
+}
+
 /**
- * Installs (or upgrades) the index templates and picks the layout: data streams
+ * Installs (or upgrades) this namespace's index templates and picks the layout: data streams
  * `logs-podwatch.<kind>-<namespace>` where the cluster has them, else daily indices
- * `podwatch-<kind>-<namespace>-YYYY.MM.DD`; an ILM retention policy where ILM exists.
+ * `podwatch-<kind>-<namespace>-YYYY.MM.DD`; an ILM retention policy where ILM exists. Templates
+ * and policy are the namespace's own (`podwatch-<kind>-<namespace>`, `podwatch-<namespace>`), so
+ * deployments that share a cluster keep their own retention and settings.
  */
 export async function installTemplates(client: Client, namespace: string, settings: { retention_days: number; refresh_interval: string }, logger: Logger): Promise<Layout> {
   const retentionDays = settings.retention_days;
   const dataStreams = await supported(client, '/_data_stream');
   const ilm = await supported(client, '/_ilm/policy');
+  const policy = `podwatch-${namespace}`;
   if (ilm) {
-    await client.transport.request({ method: 'PUT', path: '/_ilm/policy/podwatch', body: {
+    await client.transport.request({ method: 'PUT', path: `/_ilm/policy/${policy}`, body: {
       policy: { phases: { hot: { actions: { rollover: { max_age: '1d', max_size: '20gb' } } }, delete: { min_age: `${retentionDays}d`, actions: { delete: {} } } } },
     } });
   } else {
     logger.warn({ retentionDays }, 'this Elasticsearch has no ILM (no X-Pack): old daily indices are not deleted automatically; delete podwatch-*-YYYY.MM.DD indices older than the retention yourself');
   }
   if (!dataStreams) logger.info('this Elasticsearch has no data streams: using daily indices podwatch-<kind>-<namespace>-YYYY.MM.DD');
+  await removeSharedTemplates(client, logger);
   for (const [kind, mappings] of [['events', EVENT_MAPPINGS], ['alerts', ALERT_MAPPINGS]] as const) {
-    const pattern = dataStreams ? `logs-podwatch.${kind}-*` : `podwatch-${kind}-*`;
     await client.indices.putIndexTemplate({
-      name: `podwatch-${kind}`,
+      name: `podwatch-${kind}-${namespace}`,
       body: {
-        index_patterns: [pattern],
+        // A namespace has no '-', so one namespace's pattern never matches another's indices.
+        index_patterns: [dataStreams ? `logs-podwatch.${kind}-${namespace}` : `podwatch-${kind}-${namespace}-*`],
         priority: 200,
         ...(dataStreams ? { data_stream: {} } : {}),
         template: {
-          settings: { number_of_shards: 1, number_of_replicas: 0, refresh_interval: settings.refresh_interval, ...(ilm ? { 'index.lifecycle.name': 'podwatch' } : {}) },
+          settings: { number_of_shards: 1, number_of_replicas: 0, refresh_interval: settings.refresh_interval, ...(ilm ? { 'index.lifecycle.name': policy } : {}) },
           mappings,
         },
-        _meta: { managed_by: 'podwatch', version: 1 },
+        _meta: { managed_by: 'podwatch', version: 2, namespace },
       },
     });
   }
@@ -123,4 +138,10 @@ export async function installTemplates(client: Client, namespace: string, settin
     target: (kind, ts) => (dataStreams ? `logs-podwatch.${kind}-${namespace}` : `podwatch-${kind}-${namespace}-${day(ts)}`),
     pattern: (kinds) => kinds.map((k) => (dataStreams ? `logs-podwatch.${k}-${namespace}` : `podwatch-${k}-${namespace}-*`)).join(','),
   };
+}
+
+/** Removes a namespace's templates and retention policy (its indices are left alone). */
+export async function uninstallTemplates(client: Client, namespace: string): Promise<void> {
+  for (const kind of ['events', 'alerts']) await client.indices.deleteIndexTemplate({ name: `podwatch-${kind}-${namespace}` }, { ignore: [404] });
+  await client.transport.request({ method: 'DELETE', path: `/_ilm/policy/podwatch-${namespace}` }, { ignore: [400, 404, 405] }).catch(() => undefined);
 }

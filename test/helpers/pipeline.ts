@@ -5,6 +5,7 @@ import { stringify } from 'yaml';
 import type { Config } from '../../schemas/config.ts';
 import { createElasticsearch, type Client } from '../../services/common/elasticsearch.ts';
 import { createKafka, ensureTopics } from '../../services/common/kafka.ts';
+import { uninstallTemplates } from '../../services/indexer/templates.ts';
 import { memoryLogger } from './log.ts';
 import { spawnPodwatch, type Proc } from './process.ts';
 import { stackConfig, uniq } from './stack.ts';
@@ -125,6 +126,7 @@ export async function startPipeline(dir: string, log: string, o: { detectors?: n
     async destroy() {
       for (const proc of procs.values()) await proc.stop('SIGKILL');
       await es.indices.delete({ index: `podwatch-*-${namespace}-*` }).catch(() => undefined);
+      await uninstallTemplates(es, namespace);
       await es.close();
       const admin = kafka.admin();
       await admin.connect();

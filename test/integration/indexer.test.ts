@@ -121,3 +121,35 @@ test('podwatch alerts: recent alerts from the alerts index, --open keeps only th
   assert.deepEqual(run('--since', '1d').map((a) => a.user.name), ['alice', 'bob']);
   assert.deepEqual(run('--open').map((a) => a.user.name), ['alice']);
 });
+
+test('each namespace has its own templates and settings; the template every namespace shared before is removed', async () => {
+  const { installTemplates, uninstallTemplates } = await import('../../services/indexer/templates.ts');
+  // What versions before 2 installed: one template per kind for all namespaces (a lower priority
+  // here only so it can coexist with the templates other tests install meanwhile).
+  await es.indices.putIndexTemplate({ name: 'podwatch-alerts', body: { index_patterns: ['podwatch-alerts-*'], priority: 199, _meta: { managed_by: 'podwatch', version: 1 } } });
+  const { logger } = memoryLogger('error');
+  const spaces = [uniq('tpl').replace(/-/g, '_'), uniq('tpl').replace(/-/g, '_')];
+  const refresh = ['2s', '7s'];
+  try {
+    // Both deployments start before either writes: the second must not change the first's settings.
+    const layouts = [];
+    for (const [i, ns] of spaces.entries()) layouts.push(await installTemplates(es, ns, { retention_days: 30, refresh_interval: refresh[i]! }, logger));
+    for (const layout of layouts) {
+      await es.index({ index: layout.target('events', '2026-12-04T10:00:00Z'), id: 'one', body: { '@timestamp': '2026-12-04T10:00:00Z', source: { ip: '10.0.0.1' } }, refresh: 'wait_for' });
+    }
+    for (const [i, ns] of spaces.entries()) {
+      const { body } = await es.indices.getSettings({ index: `podwatch-events-${ns}-*` });
+      const settings = Object.values(body as Record<string, { settings: { index: { refresh_interval?: string } } }>);
+      assert.deepEqual(settings.map((x) => x.settings.index.refresh_interval), [refresh[i]], `${ns} keeps its own refresh interval`);
+      const { body: mapping } = await es.indices.getMapping({ index: `podwatch-events-${ns}-*` });
+      assert.equal((Object.values(mapping)[0] as any).mappings.properties.source.properties.ip.type, 'ip', 'the namespace template mapped the index');
+    }
+    const { statusCode } = await es.indices.getIndexTemplate({ name: 'podwatch-alerts' }, { ignore: [404] });
+    assert.equal(statusCode, 404, 'the shared template is gone (removed by this install or a concurrent one)');
+  } finally {
+    for (const ns of spaces) {
+      await es.indices.delete({ index: `podwatch-*-${ns}-*` }).catch(() => undefined);
+      await uninstallTemplates(es, ns);
+    }
+  }
+});
