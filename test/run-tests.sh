@@ -38,7 +38,7 @@ trap cleanup EXIT
 summary=$(mktemp)
 run_tests() { # concurrency, files...
   local c=$1; shift
-  node --import tsx --test --test-force-exit --test-reporter=spec --test-concurrency="$c" \
+  node --require ./test/helpers/flush-reports.cjs --import tsx --test --test-force-exit --test-reporter=spec --test-concurrency="$c" \
     --test-timeout="${PODWATCH_TEST_TIMEOUT:-600000}" "$@" | tee -a "$summary"
   return "${PIPESTATUS[0]}"
 }
