@@ -52,17 +52,22 @@ export async function sourceStatus(es: Client, ns: string, cfg: SchedulerConfig[
   return out;
 }
 
-/** Lag of each Podwatch consumer group on its input topic (groups that never committed are left out). */
+/**
+ * Lag of each Podwatch consumer group on its input topic. A group that never committed is left
+ * out (that stage does not run here); once it has committed somewhere on the topic, a partition
+ * it never committed counts whole, from its earliest offset: the stages read from the beginning,
+ * so that backlog is work not done (a stage stuck on one partition's first batch shows here).
+ */
 export async function consumerLag(admin: Admin, groups: Array<{ group: string; topic: string }>): Promise<Array<{ group: string; topic: string; lag: number }>> {
   const out: Array<{ group: string; topic: string; lag: number }> = [];
   const existing = new Set(await admin.listTopics());
   for (const { group, topic } of groups) {
     if (!existing.has(topic)) continue;
     const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-    const ends = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, BigInt(o.high)]));
-    const parts = committed?.partitions.filter((p) => p.offset !== '-1') ?? [];
-    if (!parts.length) continue;
-    const lag = parts.reduce((sum, p) => sum + Number((ends.get(p.partition) ?? 0n) - BigInt(p.offset)), 0);
+    const done = new Map((committed?.partitions ?? []).filter((p) => p.offset !== '-1').map((p) => [p.partition, BigInt(p.offset)]));
+    if (!done.size) continue;
+    const lag = (await admin.fetchTopicOffsets(topic))
+      .reduce((sum, o) => sum + Number(BigInt(o.high) - (done.get(o.partition) ?? BigInt(o.low))), 0);
     out.push({ group, topic, lag });
   }
   return out;

@@ -9,7 +9,9 @@ import { createElasticsearch } from '../../services/common/elasticsearch.ts';
 import { createKafka, ensureTopics } from '../../services/common/kafka.ts';
 import { installTemplates } from '../../services/indexer/templates.ts';
 import { LocalStore } from '../../services/common/local-store.ts';
+import { Heartbeat, consumerLag } from '../../services/scheduler/heartbeat.ts';
 import { accessReview, localAccessReview } from '../../services/scheduler/review.ts';
+import { SchedulerConfig } from '../../schemas/config.ts';
 import { memoryLogger } from '../helpers/log.ts';
 import { startSmtpSink } from '../helpers/mail.ts';
 import { spawnPodwatch, waitUntil, type Proc } from '../helpers/process.ts';
@@ -203,4 +205,32 @@ test('scheduler service: a weekly review that fell due while it was down is repo
   assert.deepEqual(got.map((r) => r.outcome), ['missed', 'ok']);
   assert.match(got[0]!.summary, /^(the run due at \S+ was|\d+ runs due from \S+ to \S+ were) missed while no scheduler was running$/);
   await p.stop('SIGTERM');
+});
+
+test('heartbeat over the real Kafka: a stage whose lag grows is stalled, a partition it never committed counts whole', async () => {
+  const kafka = createKafka(cfg.kafka, memoryLogger('error').logger);
+  const admin = kafka.admin();
+  await admin.connect();
+  const producer = kafka.producer();
+  await producer.connect();
+  closers.push(() => producer.disconnect(), () => admin.disconnect());
+  const topic = uniq('lag-events');
+  await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+  const produce = (partition: number, n: number) => producer.send({ topic, acks: -1, messages: Array.from({ length: n }, (_, i) => ({ partition, value: `m${i}` })) });
+  for (const p of [0, 1, 2]) await produce(p, 10);
+  const group = uniq('lag-detector');
+  const idle = uniq('lag-indexer');
+  // The stage committed 7 of partition 0's ten and all of partition 1's; partition 2 never.
+  await admin.setOffsets({ groupId: group, topic, partitions: [{ partition: 0, offset: '7' }, { partition: 1, offset: '10' }] });
+  const groups = [{ group, topic }, { group: idle, topic }, { group, topic: uniq('no-such-topic') }];
+  assert.deepEqual(await consumerLag(admin, groups), [{ group, topic, lag: 3 + 0 + 10 }], 'a group that never committed and a missing topic are left out');
+
+  const hb = new Heartbeat(SchedulerConfig.parse({ heartbeat: { max_consumer_lag: 10 } }).heartbeat);
+  const rules = async (run: string) => hb.evaluate([], await consumerLag(admin, groups), Date.now(), run).alerts.map((a) => `${a.rule.id} ${a.alert.entity.value}`);
+  assert.deepEqual(await rules('r1'), [], 'first sight: no trend yet');
+  await produce(2, 5);
+  assert.deepEqual(await rules('r2'), [`pipeline-stalled consumer group ${group}`], '13 → 18 behind, not shrinking');
+  await admin.setOffsets({ groupId: group, topic, partitions: [{ partition: 0, offset: '10' }, { partition: 2, offset: '15' }] });
+  assert.deepEqual(await rules('r3'), [], 'caught up');
+  await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
 });
