@@ -6,8 +6,12 @@
 #   stack.sh kafka-up|kafka-down|kafka-kill|es-up|es-down|es-kill   one component (fault tests; *-kill is kill -9)
 #   stack.sh reset                       stop and delete the stack's data
 #
+# Kafka also listens with SASL_SSL on the port after the controller's (19094): TLS with a
+# client certificate required, SCRAM-SHA-512 user `podwatch`; the CA, a client certificate
+# and key, and the password are in <stack dir>/kafka/tls (tests of TLS and authentication).
+#
 # Settings (environment): PODWATCH_STACK_DIR (data, logs, pid files; default <repo>/.stack),
-# PODWATCH_KAFKA_PORT (19092; the controller uses the next port), PODWATCH_KAFKA_HEAP (512m),
+# PODWATCH_KAFKA_PORT (19092; the controller uses the next port, SASL_SSL the one after), PODWATCH_KAFKA_HEAP (512m),
 # PODWATCH_ES_PORT (9201), PODWATCH_ES_HEAP (1g), PODWATCH_STACK_WAIT (seconds, 120).
 set -euo pipefail
 
@@ -16,6 +20,7 @@ repo=$(cd "$here/../.." && pwd)
 dir=${PODWATCH_STACK_DIR:-$repo/.stack}
 kafka_port=${PODWATCH_KAFKA_PORT:-19092}
 controller_port=$((kafka_port + 1))
+secure_port=$((kafka_port + 2))
 kafka_heap=${PODWATCH_KAFKA_HEAP:-512m}
 es_port=${PODWATCH_ES_PORT:-9201}
 es_heap=${PODWATCH_ES_HEAP:-1g}
@@ -63,19 +68,60 @@ wait_until() { # name, check command...
 
 kafka_healthy() { port_open "$kafka_port" && grep -q 'Kafka Server started' "$dir/kafka/server.log" 2>/dev/null; }
 
+# A CA, the broker's certificate for 127.0.0.1/localhost, a client certificate, and the SCRAM
+# password, made once per stack directory with openssl.
+kafka_tls() {
+  local t=$dir/kafka/tls
+  [[ -s $t/password && -s $t/broker.pem && -s $t/client.key ]] && return
+  command -v openssl >/dev/null || die "openssl not found (apt-get install openssl)"
+  mkdir -p "$t"
+  (
+    cd "$t"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=podwatch-stack-ca -keyout ca.key -out ca.crt
+    for who in broker client; do
+      openssl req -newkey rsa:2048 -nodes -subj "/CN=podwatch-stack-$who" -keyout "$who.key" -out "$who.csr"
+      openssl x509 -req -in "$who.csr" -CA ca.crt -CAkey ca.key -CAcreateserial -days 3650 -out "$who.crt" \
+        -extfile <(printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n')
+    done
+    # Kafka's PEM key store: the PKCS#8 key followed by the certificate chain.
+    openssl pkcs8 -topk8 -nocrypt -in broker.key | cat - broker.crt ca.crt >broker.pem
+    openssl rand -hex 16 >password
+  ) >"$dir/kafka/tls.log" 2>&1 || { cat "$dir/kafka/tls.log" >&2; die "could not make the Kafka TLS material"; }
+  chmod 600 "$t"/*.key "$t/password"
+}
+
+# The SCRAM user, through the broker's own admin tool; once per stack directory.
+kafka_scram_user() {
+  local t=$dir/kafka/tls
+  [[ -f $t/scram.done ]] && return
+  local cp; cp=$(classpath kafka)
+  java -cp "$cp" kafka.admin.ConfigCommand --bootstrap-server "127.0.0.1:$kafka_port" --alter --entity-type users --entity-name podwatch \
+    --add-config "SCRAM-SHA-512=[password=$(cat "$t/password")]" >"$dir/kafka/scram.log" 2>&1 \
+    || { cat "$dir/kafka/scram.log" >&2; die "could not create the Kafka SCRAM user"; }
+  touch "$t/scram.done"
+}
+
 kafka_up() {
   if alive kafka; then log "kafka already running (pid $(cat "$dir/kafka.pid"))"; return; fi
   local cp; cp=$(classpath kafka)
   mkdir -p "$dir/kafka"
+  kafka_tls
   cat >"$dir/kafka/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$controller_port
-listeners=PLAINTEXT://127.0.0.1:$kafka_port,CONTROLLER://127.0.0.1:$controller_port
-advertised.listeners=PLAINTEXT://127.0.0.1:$kafka_port
+listeners=PLAINTEXT://127.0.0.1:$kafka_port,CONTROLLER://127.0.0.1:$controller_port,SASL_SSL://127.0.0.1:$secure_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$kafka_port,SASL_SSL://127.0.0.1:$secure_port
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL
 inter.broker.listener.name=PLAINTEXT
+sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.ssl.keystore.type=PEM
+listener.name.sasl_ssl.ssl.keystore.location=$dir/kafka/tls/broker.pem
+listener.name.sasl_ssl.ssl.truststore.type=PEM
+listener.name.sasl_ssl.ssl.truststore.location=$dir/kafka/tls/ca.crt
+listener.name.sasl_ssl.ssl.client.auth=required
 log.dirs=$dir/kafka/data
 num.partitions=3
 auto.create.topics.enable=false
@@ -108,6 +154,7 @@ PROPS
     >"$dir/kafka/stdout.log" 2>&1 </dev/null &
   echo $! >"$dir/kafka.pid"
   wait_until kafka kafka_healthy
+  kafka_scram_user
   log "kafka healthy"
 }
 
@@ -161,7 +208,8 @@ case "${1:-}" in
   up) kafka_up; es_up ;;
   down) stop kafka; stop elasticsearch ;;
   status) status ;;
-  env) echo "PODWATCH_KAFKA_BROKERS=127.0.0.1:$kafka_port"; echo "PODWATCH_ES_URL=http://127.0.0.1:$es_port" ;;
+  env) echo "PODWATCH_KAFKA_BROKERS=127.0.0.1:$kafka_port"; echo "PODWATCH_KAFKA_SECURE_BROKERS=127.0.0.1:$secure_port"
+       echo "PODWATCH_KAFKA_TLS_DIR=$dir/kafka/tls"; echo "PODWATCH_ES_URL=http://127.0.0.1:$es_port" ;;
   kafka-up) kafka_up ;;
   kafka-down) stop kafka ;;
   kafka-kill) crash kafka ;;

@@ -26,7 +26,7 @@ export async function main(cfg: Readonly<Config>): Promise<void> {
   const grouper = new Grouper(cfg.alerter.grouping);
   const kafka = createKafka(cfg.kafka, logger, '-alerter');
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await connectWithRetry(producer, logger, 'producer');
+  await connectWithRetry(producer, cfg.kafka, logger, 'producer');
   const stage = new AlerterStage(cfg, grouper, dispatcher, new Mutes(cfg.alerter, logger), logger.child({ component: 'alerter' }), metrics, (out) => sendInOrder(producer, out));
   await ensureTopics(kafka, cfg.kafka, ['alerts', 'alerter_state', 'retry', 'dlq']);
   const store = new ChangelogState<GroupState>(kafka, t.alerter_state, logger.child({ component: 'state' }), 'alert groups');

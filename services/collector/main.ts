@@ -15,7 +15,7 @@ export async function main(cfg: Readonly<Config>): Promise<void> {
   const kafka = createKafka(cfg.kafka, logger, '-collector');
   // Few retries inside kafkajs: the sink retries forever itself and reports the outage meanwhile.
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry: { retries: 3, initialRetryTime: 300, maxRetryTime: 3_000 } });
-  await connectWithRetry(producer, logger, 'producer');
+  await connectWithRetry(producer, cfg.kafka, logger, 'producer');
   await ensureTopics(kafka, cfg.kafka, ['raw']);
   const sink = new KafkaSink(producer, cfg.kafka.topics.raw, {
     maxBatch: cfg.collector.batch_max_records,

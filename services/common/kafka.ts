@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { Kafka, logLevel, type Admin, type ITopicConfig, type KafkaConfig as KafkajsConfig, type LogEntry } from 'kafkajs';
 import type { KafkaConfig } from '../../schemas/config.ts';
+import { ConfigError } from './config.ts';
 import type { Logger } from './logger.ts';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
@@ -66,8 +67,29 @@ export async function ensureTopics(kafka: Kafka, cfg: KafkaConfig, names: readon
   }
 }
 
-/** Connects a producer, consumer or admin, retrying with backoff while the brokers are unreachable. */
-export async function connectWithRetry(client: { connect(): Promise<void> }, logger: Logger, what: string, signal?: AbortSignal): Promise<void> {
+/**
+ * A refusal no retry can cure: the broker rejected `kafka.sasl`'s credentials, or TLS failed on
+ * a certificate (`kafka.tls`). Returned as a ConfigError naming the field; anything else is an
+ * outage to wait out.
+ */
+export function kafkaConfigProblem(err: unknown, cfg: KafkaConfig): ConfigError | undefined {
+  const e = err as { name?: string; message?: string };
+  if (e.name === 'KafkaJSSASLAuthenticationError') {
+    return new ConfigError(`kafka.sasl: the broker refused user '${cfg.sasl?.username}' (${cfg.sasl?.mechanism}): ${e.message}`);
+  }
+  const message = (e.message ?? '').replace(/^Connection error: /, '').split('\n')[0]!;
+  if (!/certificate|SSL routines|unable to (verify|get local issuer)|Hostname\/IP does not match/i.test(message)) return undefined;
+  const why = /alert (bad certificate|certificate required|unknown ca)/i.test(message)
+    ? 'the broker rejected our client certificate (set cert_file and key_file to one signed by a CA the broker trusts)'
+    : message;
+  return new ConfigError(`kafka.tls: the TLS connection to ${cfg.brokers.join(', ')} failed on a certificate: ${why}`);
+}
+
+/**
+ * Connects a producer, consumer or admin, retrying with backoff while the brokers are
+ * unreachable; a credential or certificate refusal ends it with a ConfigError instead.
+ */
+export async function connectWithRetry(client: { connect(): Promise<void> }, cfg: KafkaConfig, logger: Logger, what: string, signal?: AbortSignal): Promise<void> {
   let delay = 500;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -76,6 +98,8 @@ export async function connectWithRetry(client: { connect(): Promise<void> }, log
       return;
     } catch (err) {
       if (signal?.aborted) throw err;
+      const problem = kafkaConfigProblem(err, cfg);
+      if (problem) throw problem;
       if (attempt === 1) logger.warn({ what, err: (err as Error).message }, 'Kafka unreachable; retrying');
       await new Promise((r) => setTimeout(r, delay));
       delay = Math.min(delay * 2, 10_000);

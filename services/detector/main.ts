@@ -18,7 +18,7 @@ export async function main(cfg: Readonly<Config>): Promise<void> {
   const t = cfg.kafka.topics;
   const kafka = createKafka(cfg.kafka, logger, '-detector');
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await connectWithRetry(producer, logger, 'producer');
+  await connectWithRetry(producer, cfg.kafka, logger, 'producer');
   await ensureTopics(kafka, cfg.kafka, ['events', 'alerts', 'state', 'dlq']);
   const alertsTotal = metrics.counter('podwatch_detector_alerts_total', 'Alerts produced', ['detector']);
   const suppressedTotal = metrics.counter('podwatch_detector_suppressed_total', 'Alerts suppressed by an exception', ['detector']);

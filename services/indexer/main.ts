@@ -28,7 +28,7 @@ export async function main(cfg: Readonly<Config>): Promise<void> {
   }
   const kafka = createKafka(cfg.kafka, logger, '-indexer');
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await connectWithRetry(producer, logger, 'producer');
+  await connectWithRetry(producer, cfg.kafka, logger, 'producer');
   await ensureTopics(kafka, cfg.kafka, ['events', 'alerts', 'dlq']);
   const t = cfg.kafka.topics;
   const stages = await Promise.all((['events', 'alerts'] as const).map((kind) => runStage({

@@ -16,7 +16,7 @@ export async function main(cfg: Readonly<Config>): Promise<void> {
   const metrics = createMetrics('normalizer');
   const kafka = createKafka(cfg.kafka, logger, '-normalizer');
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await connectWithRetry(producer, logger, 'producer');
+  await connectWithRetry(producer, cfg.kafka, logger, 'producer');
   await ensureTopics(kafka, cfg.kafka, ['raw', 'events', 'dlq']);
   const t = cfg.kafka.topics;
   const stage = await runStage({

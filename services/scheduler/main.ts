@@ -57,10 +57,10 @@ export async function main(cfg: Readonly<Config>): Promise<void> {
   const ns = cfg.elasticsearch?.namespace ?? 'default';
   const kafka = createKafka(cfg.kafka, logger, '-scheduler');
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-  await connectWithRetry(producer, logger, 'producer');
+  await connectWithRetry(producer, cfg.kafka, logger, 'producer');
   await ensureTopics(kafka, cfg.kafka, ['alerts', 'retry', 'dlq']);
   const admin = kafka.admin();
-  await connectWithRetry(admin, logger, 'admin');
+  await connectWithRetry(admin, cfg.kafka, logger, 'admin');
   const channels = createChannels(cfg.alerter);
   const dispatcher = new Dispatcher(channels, cfg.alerter.retry, logger.child({ component: 'dispatcher' }), metrics);
 
