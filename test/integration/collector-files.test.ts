@@ -69,7 +69,7 @@ let proc: Proc | undefined;
 after(async () => { await proc?.stop('SIGKILL'); });
 
 test('lines appended through rename-and-create, copytruncate and truncation arrive exactly once, in order', async () => {
-  const { dir, logDir, cfg, file } = setup('rotate', { type: 'file', paths: ['LOGDIR/access.log*'] });
+  const { logDir, cfg, file } = setup('rotate', { type: 'file', paths: ['LOGDIR/access.log*'] });
   await ensureTopics(kafka, cfg.kafka, ['raw']);
   const topic = await followTopic(kafka, cfg.kafka.topics.raw);
   const live = path.join(logDir, 'access.log');
@@ -114,7 +114,7 @@ test('lines appended through rename-and-create, copytruncate and truncation arri
 });
 
 test('kill -9 mid-stream: after a restart no line is missing, duplicates are at most one batch', async () => {
-  const { dir, logDir, cfg, file } = setup('kill9', { type: 'file', paths: ['LOGDIR/app.log'] }, { batch_max_records: 200 });
+  const { logDir, cfg, file } = setup('kill9', { type: 'file', paths: ['LOGDIR/app.log'] }, { batch_max_records: 200 });
   await ensureTopics(kafka, cfg.kafka, ['raw']);
   const topic = await followTopic(kafka, cfg.kafka.topics.raw);
   const log = path.join(logDir, 'app.log');
@@ -143,7 +143,7 @@ test('kill -9 mid-stream: after a restart no line is missing, duplicates are at 
 });
 
 test('a 10 MB line, invalid UTF-8, an empty line and a partial last line are handled, nothing crashes', async () => {
-  const { dir, logDir, cfg, file } = setup('edge', { type: 'file', paths: ['LOGDIR/edge.log'] }, { max_line_bytes: 4096 });
+  const { logDir, cfg, file } = setup('edge', { type: 'file', paths: ['LOGDIR/edge.log'] }, { max_line_bytes: 4096 });
   await ensureTopics(kafka, cfg.kafka, ['raw']);
   const topic = await followTopic(kafka, cfg.kafka.topics.raw);
   const log = path.join(logDir, 'edge.log');

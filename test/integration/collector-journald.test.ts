@@ -10,7 +10,7 @@ import type { RawRecord } from '../../schemas/raw.ts';
 import { createKafka, ensureTopics } from '../../services/common/kafka.ts';
 import { ensureJournald, journalWrite, writeJournalFile } from '../helpers/journald.ts';
 import { memoryLogger } from '../helpers/log.ts';
-import { spawnPodwatch, waitUntil, type Proc } from '../helpers/process.ts';
+import { spawnPodwatch, type Proc } from '../helpers/process.ts';
 import { stackConfig, uniq } from '../helpers/stack.ts';
 import { followTopic } from '../helpers/topic.ts';
 
