@@ -1,7 +1,7 @@
 import type { Config } from '../../schemas/config.ts';
 import { createChannels } from '../common/channels/index.ts';
 import { renderText } from '../common/channels/format.ts';
-import { createElasticsearch } from '../common/elasticsearch.ts';
+import { createElasticsearch, elasticsearchConfigProblem } from '../common/elasticsearch.ts';
 import { UserError } from '../common/errors.ts';
 import { accessReview, localAccessReview, reviewNotification } from '../scheduler/review.ts';
 import { parseTime } from './search.ts';
@@ -15,7 +15,7 @@ export async function reviewCommand(cfg: Readonly<Config>, o: { since: string; j
   try {
     // Without Elasticsearch, from the local store standalone mode keeps.
     const r = await (es ? accessReview(es, cfg.elasticsearch!.namespace, cfg.scheduler.access_review, now, days) : localAccessReview(cfg.store.dir, cfg.scheduler.access_review, now, days))
-      .catch((err: Error) => { throw new UserError(`cannot build the review from ${es ? cfg.elasticsearch!.url : `the local store ${cfg.store.dir}`}: ${err.message}`); });
+      .catch((err: Error) => { throw (es && elasticsearchConfigProblem(err, cfg.elasticsearch!)) || new UserError(`cannot build the review from ${es ? cfg.elasticsearch!.url : `the local store ${cfg.store.dir}`}: ${err.message}`); });
     const n = reviewNotification(r, cfg.host.name!);
     process.stdout.write(o.json ? `${JSON.stringify(r, null, 2)}\n` : renderText(n));
     if (o.send) {

@@ -1,6 +1,6 @@
 import type { Config } from '../../schemas/config.ts';
 import { fieldValue } from '../../detectors/lib/field.ts';
-import { createElasticsearch, searchTargets } from '../common/elasticsearch.ts';
+import { createElasticsearch, elasticsearchConfigProblem, searchTargets } from '../common/elasticsearch.ts';
 import { UserError } from '../common/errors.ts';
 import { searchLocal } from '../common/local-store.ts';
 
@@ -73,6 +73,8 @@ async function searchElasticsearch(cfg: Readonly<Config>, a: SearchArgs, range: 
         body: { size: limit, sort: [{ '@timestamp': { order: 'desc', unmapped_type: 'date' } }], query: { bool: { filter } } },
       }));
     } catch (err) {
+      const problem = elasticsearchConfigProblem(err, es);
+      if (problem) throw problem;
       const reason = (err as { meta?: { body?: { error?: { root_cause?: Array<{ reason?: string }> } } } }).meta?.body?.error?.root_cause?.[0]?.reason;
       if (reason) throw new UserError(`Elasticsearch could not run the query: ${reason}`);
       throw new UserError(`cannot reach Elasticsearch at ${es.url}: ${(err as Error).message}`);

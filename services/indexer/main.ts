@@ -1,7 +1,6 @@
 import type { Config } from '../../schemas/config.ts';
 import { ConfigError } from '../common/config.ts';
-import { createElasticsearch } from '../common/elasticsearch.ts';
-import { errorMessage } from '../common/errors.ts';
+import { createElasticsearch, whenElasticsearchReady } from '../common/elasticsearch.ts';
 import { startOpsServer } from '../common/http.ts';
 import { runStage } from '../common/kafka-stage.ts';
 import { connectWithRetry, createKafka, ensureTopics } from '../common/kafka.ts';
@@ -9,7 +8,7 @@ import { createLogger } from '../common/logger.ts';
 import { createMetrics } from '../common/metrics.ts';
 import { onShutdown } from '../common/shutdown.ts';
 import { indexBatch } from './stage.ts';
-import { installTemplates, type Layout } from './templates.ts';
+import { installTemplates } from './templates.ts';
 
 /** The indexer: `podwatch.events` and `podwatch.alerts` → Elasticsearch, idempotent by id. */
 export async function main(cfg: Readonly<Config>): Promise<void> {
@@ -17,15 +16,8 @@ export async function main(cfg: Readonly<Config>): Promise<void> {
   const logger = createLogger('indexer', cfg.log.level);
   const metrics = createMetrics('indexer');
   const client = createElasticsearch(cfg.elasticsearch);
-  let layout: Layout | undefined;
-  for (let delay = 1000; !layout; delay = Math.min(delay * 2, 30_000)) {
-    try {
-      layout = await installTemplates(client, cfg.elasticsearch.namespace, cfg.indexer, logger);
-    } catch (err) {
-      logger.warn({ err: errorMessage(err), retryInMs: delay }, 'cannot install index templates yet; retrying');
-      await new Promise((r) => setTimeout(r, delay));
-    }
-  }
+  const layout = await whenElasticsearchReady(cfg.elasticsearch, logger, 'installing index templates',
+    () => installTemplates(client, cfg.elasticsearch!.namespace, cfg.indexer, logger));
   const kafka = createKafka(cfg.kafka, logger, '-indexer');
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await connectWithRetry(producer, cfg.kafka, logger, 'producer');
@@ -37,7 +29,7 @@ export async function main(cfg: Readonly<Config>): Promise<void> {
     concurrency: 1,
     commitIntervalMs: cfg.kafka.commit_interval_ms,
     // Heartbeats while Elasticsearch is away keep the partitions here; nothing is fetched meanwhile.
-    handle: (messages, where) => indexBatch(messages, where, kind, { client, layout: layout!, topics: t, logger, metrics, keepAlive: where.heartbeat }),
+    handle: (messages, where) => indexBatch(messages, where, kind, { client, layout, topics: t, logger, metrics, keepAlive: where.heartbeat }),
   })));
   const ops = await startOpsServer(metrics, () => ({ ok: true, detail: { lag: stages.reduce((a, s) => a + s.lag(), 0) } }), {
     host: cfg.indexer.http.host, port: cfg.indexer.http.port ?? 9467,

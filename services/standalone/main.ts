@@ -9,7 +9,7 @@ import { Grouper, type GroupState } from '../alerter/grouping.ts';
 import { Mutes } from '../alerter/mutes.ts';
 import { activeMute, route } from '../alerter/routing.ts';
 import { Collector } from '../collector/collector.ts';
-import { createElasticsearch } from '../common/elasticsearch.ts';
+import { createElasticsearch, whenElasticsearchReady } from '../common/elasticsearch.ts';
 import { writeFileDurably } from '../common/durable-file.ts';
 import { errorMessage } from '../common/errors.ts';
 import { LocalStore } from '../common/local-store.ts';
@@ -79,22 +79,15 @@ async function openStore(cfg: Readonly<Config>, logger: Logger, metrics: ReturnT
   }
   const ns = cfg.elasticsearch.namespace;
   const client = createElasticsearch(cfg.elasticsearch);
-  for (let delay = 1000; ; delay = Math.min(delay * 2, 30_000)) {
-    try {
-      const layout = await installTemplates(client, ns, cfg.indexer, logger);
-      return {
-        store: new ElasticsearchStore(client, layout, logger, metrics),
-        where: `Elasticsearch ${cfg.elasticsearch.url}`,
-        reviews: {
-          build: (toMs) => accessReview(client, ns, ar, toMs),
-          save: async (r) => { await client.index({ index: `podwatch-reviews-${ns}`, id: r.id, body: r }); },
-        },
-      };
-    } catch (err) {
-      logger.warn({ err: errorMessage(err), retryInMs: delay }, 'cannot reach Elasticsearch yet; retrying');
-      await new Promise((r) => setTimeout(r, delay));
-    }
-  }
+  const layout = await whenElasticsearchReady(cfg.elasticsearch, logger, 'installing index templates', () => installTemplates(client, ns, cfg.indexer, logger));
+  return {
+    store: new ElasticsearchStore(client, layout, logger, metrics),
+    where: `Elasticsearch ${cfg.elasticsearch.url}`,
+    reviews: {
+      build: (toMs) => accessReview(client, ns, ar, toMs),
+      save: async (r) => { await client.index({ index: `podwatch-reviews-${ns}`, id: r.id, body: r }); },
+    },
+  };
 }
 
 interface Snapshot { states: Array<[string, StateEntry]>; alerts: string[]; groups?: Array<[string, GroupState]>; pending?: DeliveryTask[]; seen?: Array<[string, number]>; silent?: Array<[string, number]> }
