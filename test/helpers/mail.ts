@@ -16,10 +16,17 @@ export interface SmtpSink {
   stop(): Promise<void>;
 }
 
-/** Starts the SMTP server as its own process; `port` reuses one (to bring a stopped server back). */
-export async function startSmtpSink(dir: string, opts: { user?: string; pass?: string; port?: number } = {}): Promise<SmtpSink> {
+/**
+ * Starts the SMTP server as its own process; `port` reuses one (to bring a stopped server back),
+ * `secure` makes it implicit TLS, `tls` gives it a certificate (else smtp-server's built-in one).
+ */
+export async function startSmtpSink(dir: string, opts: { user?: string; pass?: string; port?: number; secure?: boolean; tls?: { cert: string; key: string } } = {}): Promise<SmtpSink> {
   const child = spawn(TSX, [SERVER, dir, String(opts.port ?? 0)], {
-    env: { ...process.env, SMTP_USER: opts.user ?? '', SMTP_PASS: opts.pass ?? '' }, stdio: ['ignore', 'pipe', 'inherit'],
+    env: {
+      ...process.env, SMTP_USER: opts.user ?? '', SMTP_PASS: opts.pass ?? '', SMTP_SECURE: opts.secure ? '1' : '',
+      SMTP_CERT: opts.tls?.cert ?? '', SMTP_KEY: opts.tls?.key ?? '',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';

@@ -1,5 +1,6 @@
-// A real SMTP server process for tests (the smtp-server package): STARTTLS with its built-in
-// certificate, AUTH PLAIN/LOGIN against SMTP_USER/SMTP_PASS, every message saved as an .eml file.
+// A real SMTP server process for tests (the smtp-server package): STARTTLS, or implicit TLS with
+// SMTP_SECURE=1, with the certificate and key in SMTP_CERT/SMTP_KEY (else the package's built-in
+// one), AUTH PLAIN/LOGIN against SMTP_USER/SMTP_PASS, every message saved as an .eml file.
 // Prints `listening <port>` when ready. Usage: tsx smtp-sink-server.ts DIR [PORT]
 import fs from 'node:fs';
 import path from 'node:path';
@@ -9,8 +10,10 @@ const [dir, port = '0'] = process.argv.slice(2);
 if (!dir) throw new Error('usage: smtp-sink-server.ts DIR [PORT]');
 fs.mkdirSync(dir, { recursive: true });
 let n = 0;
+const { SMTP_CERT: cert, SMTP_KEY: key } = process.env;
 const server = new SMTPServer({
-  secure: false,
+  secure: process.env.SMTP_SECURE === '1',
+  ...(cert && key ? { cert: fs.readFileSync(cert), key: fs.readFileSync(key) } : {}),
   authMethods: ['PLAIN', 'LOGIN'],
   authOptional: !process.env.SMTP_USER,
   onAuth(auth, _session, cb) {
@@ -29,6 +32,8 @@ const server = new SMTPServer({
     });
   },
 });
+// A client that hangs up mid-handshake (it refused our certificate) is that connection's end, not the server's.
+server.on('error', (err) => process.stderr.write(`smtp sink: ${err.message}\n`));
 server.listen(Number(port), '127.0.0.1', () => {
   process.stdout.write(`listening ${(server.server.address() as { port: number }).port}\n`);
 });

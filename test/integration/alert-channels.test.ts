@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { Notification } from '../../schemas/notification.ts';
 import { parseConfig } from '../../services/common/config.ts';
@@ -16,6 +18,11 @@ import { spawnPodwatch } from '../helpers/process.ts';
 import { startWebhookReceiver } from '../helpers/webhook.ts';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'podwatch-channels-'));
+// The mail server's certificate for 127.0.0.1, from the lab's test CA; Podwatch trusts it through ca_file.
+const pki = path.join(dir, 'pki');
+execFileSync('bash', [fileURLToPath(new URL('../lab/pki.sh', import.meta.url)), pki]);
+const serverTls = { cert: path.join(pki, 'server.crt'), key: path.join(pki, 'server.key') };
+const caFile = path.join(pki, 'server-ca.crt');
 const cleanup: Array<() => Promise<void>> = [];
 after(async () => { for (const c of cleanup) await c(); });
 
@@ -27,13 +34,13 @@ function hostileNotification(): Notification {
   return g.accept(a, Date.now()).notifications[0]!;
 }
 
-test('email: STARTTLS, AUTH with a password from a secret file, both parts, hostile values escaped', async () => {
-  const sink = await startSmtpSink(path.join(dir, 'mail'), { user: 'podwatch', pass: 's3cret-pass' });
+test('email: STARTTLS with a verified certificate, AUTH with a password from a secret file, both parts, hostile values escaped', async () => {
+  const sink = await startSmtpSink(path.join(dir, 'mail'), { user: 'podwatch', pass: 's3cret-pass', tls: serverTls });
   cleanup.push(() => sink.stop());
   fs.writeFileSync(path.join(dir, 'smtp-pass'), 's3cret-pass\n');
   const cfg = parseConfig({
     alerter: {
-      smtp: { host: '127.0.0.1', port: sink.port, security: 'starttls', username: 'podwatch', password_file: path.join(dir, 'smtp-pass'), reject_unauthorized: false, from: 'Podwatch <podwatch@example.org>' },
+      smtp: { host: '127.0.0.1', port: sink.port, security: 'starttls', username: 'podwatch', password_file: path.join(dir, 'smtp-pass'), ca_file: caFile, from: 'Podwatch <podwatch@example.org>' },
       channels: [{ type: 'email', name: 'soc', to: ['soc@example.org'] }],
     },
   });
@@ -62,6 +69,23 @@ test('email: a wrong password is refused and reported as a delivery error', asyn
   const cfg = parseConfig({ alerter: { smtp: { host: '127.0.0.1', port: sink.port, username: 'podwatch', password: 'wrong', reject_unauthorized: false }, channels: [{ type: 'email', name: 'soc', to: ['soc@example.org'] }] } });
   await assert.rejects(createChannels(cfg.alerter).get('soc')!.send(hostileNotification(), 1), (e: unknown) => e instanceof DeliveryError && /535|auth/i.test(e.message));
   assert.equal(sink.count(), 0);
+});
+
+test('email: implicit TLS (465-style) with a verified certificate; a certificate the CA did not sign is refused', async () => {
+  const sink = await startSmtpSink(path.join(dir, 'mail-tls'), { user: 'podwatch', pass: 'right', secure: true, tls: serverTls });
+  cleanup.push(() => sink.stop());
+  const smtp = { host: '127.0.0.1', port: sink.port, security: 'tls', username: 'podwatch', password: 'right', ca_file: caFile };
+  const channels = [{ type: 'email', name: 'soc', to: ['soc@example.org'] }];
+  await createChannels(parseConfig({ alerter: { smtp, channels } }).alerter).get('soc')!.send(hostileNotification(), 1);
+  const [m] = await sink.messages();
+  assert.match(m!.raw, /^X-Test-Secure: true/m, 'TLS from the first byte');
+  assert.match(m!.raw, /^X-Test-User: podwatch/m);
+  // smtp-server's built-in certificate is not signed by our CA: nothing is sent, not even AUTH.
+  const rogue = await startSmtpSink(path.join(dir, 'mail-rogue'), { user: 'podwatch', pass: 'right', secure: true });
+  cleanup.push(() => rogue.stop());
+  const send = createChannels(parseConfig({ alerter: { smtp: { ...smtp, port: rogue.port }, channels } }).alerter).get('soc')!.send(hostileNotification(), 1);
+  await assert.rejects(send, (e: unknown) => e instanceof DeliveryError && /certificate/i.test(e.message));
+  assert.equal(rogue.count(), 0);
 });
 
 /** The verification a receiver does (the README's snippet): HMAC over `timestamp.body`, constant-time compare, fresh timestamp. */
