@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -64,4 +65,16 @@ export async function waitUntil(cond: () => boolean | Promise<boolean>, timeoutM
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * Waits for a service that must refuse its configuration at start: exit code 2, the expected
+ * message, no stack trace, and the given secret nowhere in its output.
+ */
+export async function expectStartupRefusal(p: Proc, what: string, expected: RegExp, secret: string, timeoutMs = 60_000): Promise<void> {
+  await waitUntil(() => p.child.exitCode !== null, timeoutMs, `${what}: the service gives up`);
+  assert.equal(p.child.exitCode, 2, `${what}: exit code\n${p.output()}`);
+  assert.match(p.output(), expected, what);
+  assert.doesNotMatch(p.output(), /^\s+at /m, `${what}: no stack trace`);
+  assert.ok(!p.output().includes(secret), `${what}: the secret is not in the output`);
 }
