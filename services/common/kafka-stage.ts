@@ -61,6 +61,9 @@ export function deadLetterOutput(
   return { topic: dlqTopic, key: m.key?.toString() ?? null, value: JSON.stringify(letter) };
 }
 
+/** How often a stage refreshes its lag from the input topic's end offsets. */
+const LAG_REFRESH_MS = 2_000;
+
 /** Largest request we build; Kafka's default message.max.bytes is 1 MiB per record batch. */
 const MAX_REQUEST_BYTES = 900 * 1024;
 
@@ -85,6 +88,12 @@ export async function runStage(o: StageOptions): Promise<{ consumer: Consumer; s
   const log = o.logger.child({ component: `${o.name}_stage` });
   const lagByPartition = new Map<number, number>();
   const lagGauge = o.metrics.gauge('podwatch_consumer_lag', 'Messages behind the end of the input topic', ['topic']);
+  const setLag = (partition: number, lag: number) => {
+    lagByPartition.set(partition, lag);
+    lagGauge.set({ topic: o.topic }, [...lagByPartition.values()].reduce((a, b) => a + b, 0));
+  };
+  // Next offset to handle per partition (the first of a batch in hand until it is acknowledged).
+  const position = new Map<number, bigint>();
   const batchTime = o.metrics.histogram('podwatch_stage_batch_seconds', 'Time from receiving a batch to its outputs being acknowledged', [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5]);
   const commits = o.metrics.counter('podwatch_stage_commits_total', 'Offset commits by outcome (ok, failed: retried at the next one)', ['component', 'outcome']);
   const interval = o.commitIntervalMs ?? 0;
@@ -155,7 +164,7 @@ export async function runStage(o: StageOptions): Promise<{ consumer: Consumer; s
     const fresh = next.filter((p) => !assigned.includes(p));
     assigned = next;
     // Progress on a partition that moved away is the new owner's to replay: never commit it from here.
-    for (const p of gone) { pending.delete(p); lagByPartition.delete(p); }
+    for (const p of gone) { pending.delete(p); lagByPartition.delete(p); position.delete(p); }
     if (gone.length && o.onRevoke) await o.onRevoke(gone);
     if (fresh.length && o.onAssign) await o.onAssign(fresh);
   });
@@ -170,6 +179,7 @@ export async function runStage(o: StageOptions): Promise<{ consumer: Consumer; s
       while (barrier && !stopping) await barrier.promise.catch(() => undefined);
       if (stopping || !isRunning() || isStale() || batch.messages.length === 0) return;
       unacked++;
+      position.set(batch.partition, BigInt(batch.firstOffset() ?? batch.messages[0]!.offset));
       try {
         const end = batchTime.startTimer();
         o.metrics.received.inc({ component: o.name }, batch.messages.length);
@@ -178,8 +188,8 @@ export async function runStage(o: StageOptions): Promise<{ consumer: Consumer; s
         o.metrics.sent.inc({ component: o.name }, outputs.length);
         resolveOffset(batch.lastOffset());
         pending.set(batch.partition, (BigInt(batch.lastOffset()) + 1n).toString());
-        lagByPartition.set(batch.partition, Number(batch.offsetLag()));
-        lagGauge.set({ topic: o.topic }, [...lagByPartition.values()].reduce((a, b) => a + b, 0));
+        position.set(batch.partition, BigInt(batch.lastOffset()) + 1n);
+        setLag(batch.partition, Number(batch.offsetLag()));
         end();
       } finally {
         unacked--;
@@ -200,16 +210,47 @@ export async function runStage(o: StageOptions): Promise<{ consumer: Consumer; s
     }
   }, interval) : undefined;
   timer?.unref();
+  // While a batch waits (its sink is down) nothing is fetched, so batches stop reporting lag; the
+  // backlog then grows in Kafka, and this refresh from the topic's end offsets keeps showing it.
+  const admin = o.kafka.admin();
+  let adminConnected = false;
+  const refreshLag = async () => {
+    if (!assigned.length) return;
+    if (!adminConnected) { await admin.connect(); adminConnected = true; }
+    const ends = await admin.fetchTopicOffsets(o.topic);
+    const unknown = assigned.filter((p) => !position.has(p));
+    const committed = unknown.length
+      ? new Map((await admin.fetchOffsets({ groupId: o.groupId, topics: [o.topic] }))[0]?.partitions.map((p) => [p.partition, p.offset]) ?? [])
+      : new Map<number, string>();
+    for (const e of ends) {
+      if (!assigned.includes(e.partition)) continue;
+      const c = committed.get(e.partition);
+      const from = position.get(e.partition) ?? (c !== undefined && c !== '-1' ? BigInt(c) : BigInt(e.low));
+      setLag(e.partition, Math.max(0, Number(BigInt(e.high) - from)));
+    }
+  };
+  let refreshing = false;
+  const lagTimer = setInterval(() => {
+    if (refreshing) return;
+    refreshing = true;
+    refreshLag().catch(async (err) => {
+      log.debug({ err: errorMessage(err) }, 'lag refresh failed; trying again');
+      if (adminConnected) { adminConnected = false; await admin.disconnect().catch(() => undefined); }
+    }).finally(() => { refreshing = false; });
+  }, LAG_REFRESH_MS);
+  lagTimer.unref();
   return {
     consumer,
     async stop() {
       // Finish the batches in hand, make their state durable and commit, then leave the group.
       stopping = true;
       clearInterval(timer);
+      clearInterval(lagTimer);
       consumer.pause([{ topic: o.topic }]);
       while (unacked > 0 || barrier) await new Promise((r) => setTimeout(r, 20));
       await requestCommit();
       await consumer.disconnect();
+      await admin.disconnect().catch(() => undefined);
     },
     lag: () => [...lagByPartition.values()].reduce((a, b) => a + b, 0),
   };
