@@ -68,7 +68,6 @@ export async function main(cfg: Readonly<Config>): Promise<void> {
     const unhealthy = [...dispatcher.health].filter(([, h]) => h.failingSince !== undefined).map(([name, h]) => ({ name, since: new Date(h.failingSince!).toISOString(), error: h.lastError }));
     return { ok: true, detail: { lag: alerts.lag(), retry_lag: retries.lag(), groups: grouper.groups.size, failing_channels: unhealthy } };
   }, { host: cfg.alerter.http.host, port: cfg.alerter.http.port ?? 9468 });
-  logger.info({ channels: [...channels.values()].map((c) => `${c.name} (${c.type})`), routes: cfg.alerter.routes.length, input: t.alerts, metricsPort: ops.port }, 'alerter started');
   onShutdown(logger, async () => {
     clearInterval(sweeper);
     await Promise.all([alerts.stop(), retries.stop()]);
@@ -76,4 +75,6 @@ export async function main(cfg: Readonly<Config>): Promise<void> {
     for (const c of channels.values()) c.close?.();
     await ops.close();
   });
+  // Announced once SIGTERM is handled: a signal before that would kill the process outright.
+  logger.info({ channels: [...channels.values()].map((c) => `${c.name} (${c.type})`), routes: cfg.alerter.routes.length, input: t.alerts, metricsPort: ops.port }, 'alerter started');
 }

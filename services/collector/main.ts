@@ -29,7 +29,6 @@ export async function main(cfg: Readonly<Config>): Promise<void> {
   const ops = await startOpsServer(metrics, () => ({ ok: sink.healthy, detail: { buffered: sink.buffered } }), {
     host: cfg.collector.http.host, port: cfg.collector.http.port ?? 9464,
   });
-  logger.info({ sources: cfg.collector.sources.map((s) => s.name), topic: cfg.kafka.topics.raw, metricsPort: ops.port }, 'collector started');
   onShutdown(logger, async () => {
     await collector.stop();
     await sink.stop();
@@ -37,4 +36,6 @@ export async function main(cfg: Readonly<Config>): Promise<void> {
     await producer.disconnect();
     await ops.close();
   });
+  // Announced once SIGTERM is handled: a signal before that would kill the process outright.
+  logger.info({ sources: cfg.collector.sources.map((s) => s.name), topic: cfg.kafka.topics.raw, metricsPort: ops.port }, 'collector started');
 }

@@ -2,7 +2,8 @@ import type { Logger } from './logger.ts';
 
 /**
  * Runs `drain` once on SIGTERM or SIGINT (flush, checkpoint, close), then exits 0;
- * exits 1 if draining fails or takes longer than `timeoutMs`.
+ * exits 1 if draining fails or takes longer than `timeoutMs`. Call it before announcing that the
+ * service started: until a listener exists, SIGTERM's default action kills the process outright.
  */
 export function onShutdown(logger: Logger, drain: () => Promise<void>, timeoutMs = 30_000): void {
   let stopping = false;

@@ -85,10 +85,11 @@ export async function main(cfg: Readonly<Config>): Promise<void> {
   const ops = await startOpsServer(metrics, () => ({ ok: true, detail: { lag: stage.lag(), keys: engine.states.size } }), {
     host: cfg.detector.http.host, port: cfg.detector.http.port ?? 9466,
   });
-  logger.info({ detectors: enabled.map((e) => e.detector.meta.id), input: t.events, alerts: t.alerts, metricsPort: ops.port }, 'detector started');
   onShutdown(logger, async () => {
     await stage.stop();
     await producer.disconnect();
     await ops.close();
   });
+  // Announced once SIGTERM is handled: a signal before that would kill the process outright.
+  logger.info({ detectors: enabled.map((e) => e.detector.meta.id), input: t.events, alerts: t.alerts, metricsPort: ops.port }, 'detector started');
 }

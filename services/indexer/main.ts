@@ -34,11 +34,12 @@ export async function main(cfg: Readonly<Config>): Promise<void> {
   const ops = await startOpsServer(metrics, () => ({ ok: true, detail: { lag: stages.reduce((a, s) => a + s.lag(), 0) } }), {
     host: cfg.indexer.http.host, port: cfg.indexer.http.port ?? 9467,
   });
-  logger.info({ events: layout.pattern(['events']), alerts: layout.pattern(['alerts']), retention: layout.retention, metricsPort: ops.port }, 'indexer started');
   onShutdown(logger, async () => {
     await Promise.all(stages.map((s) => s.stop()));
     await producer.disconnect();
     await client.close();
     await ops.close();
   });
+  // Announced once SIGTERM is handled: a signal before that would kill the process outright.
+  logger.info({ events: layout.pattern(['events']), alerts: layout.pattern(['alerts']), retention: layout.retention, metricsPort: ops.port }, 'indexer started');
 }

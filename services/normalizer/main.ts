@@ -27,10 +27,11 @@ export async function main(cfg: Readonly<Config>): Promise<void> {
   const ops = await startOpsServer(metrics, () => ({ ok: true, detail: { lag: stage.lag() } }), {
     host: cfg.normalizer.http.host, port: cfg.normalizer.http.port ?? 9465,
   });
-  logger.info({ input: t.raw, events: t.events, dlq: t.dlq, metricsPort: ops.port }, 'normalizer started');
   onShutdown(logger, async () => {
     await stage.stop();
     await producer.disconnect();
     await ops.close();
   });
+  // Announced once SIGTERM is handled: a signal before that would kill the process outright.
+  logger.info({ input: t.raw, events: t.events, dlq: t.dlq, metricsPort: ops.port }, 'normalizer started');
 }

@@ -106,7 +106,6 @@ export async function main(cfg: Readonly<Config>): Promise<void> {
   for (const [job, schedule, fn] of jobs) runner.add(job, schedule, fn);
   if (es) await runner.catchUp((job) => lastRunStart(es, ns, job));
   const ops = await startOpsServer(metrics, () => ({ ok: true, detail: { jobs: [...runner.tasks.keys()] } }), { host: s.http.host, port: s.http.port ?? 9469 });
-  logger.info({ jobs: [...runner.tasks.entries()].map(([name, task]) => ({ name, schedule: task.getPattern(), next: task.getNextRun()?.toISOString() })), timezone: s.timezone, metricsPort: ops.port }, 'scheduler started');
   onShutdown(logger, async () => {
     await runner.stop();
     await admin.disconnect();
@@ -115,4 +114,6 @@ export async function main(cfg: Readonly<Config>): Promise<void> {
     await es?.close();
     await ops.close();
   });
+  // Announced once SIGTERM is handled: a signal before that would kill the process outright.
+  logger.info({ jobs: [...runner.tasks.entries()].map(([name, task]) => ({ name, schedule: task.getPattern(), next: task.getNextRun()?.toISOString() })), timezone: s.timezone, metricsPort: ops.port }, 'scheduler started');
 }

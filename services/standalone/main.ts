@@ -379,8 +379,6 @@ export async function main(loaded: Readonly<Config>): Promise<void> {
       return startOpsServer(metrics, () => ({ ok: true }), { host: cfg.collector.http.host, port: 0 });
     });
   const watching = cfg.collector.sources.map((s) => (s.type === 'file' ? `${s.name}: ${s.paths.join(', ')}` : `${s.name}: journald ${s.matches.join(' + ')}`));
-  logger.info({ store: where, sources: watching, jobs: [...(jobs?.tasks.keys() ?? [])], detectors: enabledDetectors(cfg).map((d) => d.detector.meta.id), checkpoints: cfg.collector.checkpoint_dir, metricsPort: ops.port }, 'standalone Podwatch started');
-  process.stderr.write(`Podwatch (standalone) is watching:\n${watching.map((w) => `  - ${w}`).join('\n')}\nEvents and alerts are kept in ${where}.\nAlerts are printed here${cfg.alerter.channels.length ? ` and sent to ${cfg.alerter.channels.map((c) => c.name).join(', ')}` : ''}${jobs ? `; jobs: ${[...jobs.tasks.keys()].join(', ')}` : ''}; metrics on http://${cfg.collector.http.host}:${ops.port}/metrics\n`);
   onShutdown(logger, async () => {
     // Stop reading, finish what was read, snapshot (which releases its acknowledgements), then
     // write the collector's final checkpoints: they never run ahead of the state.
@@ -392,4 +390,7 @@ export async function main(loaded: Readonly<Config>): Promise<void> {
     pipeline.close();
     await ops.close();
   });
+  // Announced once SIGTERM is handled: a signal before that would kill the process outright.
+  logger.info({ store: where, sources: watching, jobs: [...(jobs?.tasks.keys() ?? [])], detectors: enabledDetectors(cfg).map((d) => d.detector.meta.id), checkpoints: cfg.collector.checkpoint_dir, metricsPort: ops.port }, 'standalone Podwatch started');
+  process.stderr.write(`Podwatch (standalone) is watching:\n${watching.map((w) => `  - ${w}`).join('\n')}\nEvents and alerts are kept in ${where}.\nAlerts are printed here${cfg.alerter.channels.length ? ` and sent to ${cfg.alerter.channels.map((c) => c.name).join(', ')}` : ''}${jobs ? `; jobs: ${[...jobs.tasks.keys()].join(', ')}` : ''}; metrics on http://${cfg.collector.http.host}:${ops.port}/metrics\n`);
 }
