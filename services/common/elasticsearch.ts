@@ -9,7 +9,7 @@ export type { Client };
 const elasticsearch = createRequire(import.meta.url)('@elastic/elasticsearch') as typeof EsModule;
 import type { ElasticsearchConfig } from '../../schemas/config.ts';
 import { ConfigError } from './config.ts';
-import { errorMessage } from './errors.ts';
+import { errorMessage, isCertificateError } from './errors.ts';
 import type { Logger } from './logger.ts';
 
 /** An Elasticsearch client for the configured cluster: TLS CA, API key or basic auth. */
@@ -64,7 +64,7 @@ export function elasticsearchConfigProblem(err: unknown, cfg: ElasticsearchConfi
       : `elasticsearch: ${cfg.url} requires authentication (401); set username and password (PODWATCH_ES_PASSWORD_FILE) or api_key`);
   }
   if (e.meta?.statusCode === 403) return new ConfigError(`${creds}: ${cfg.url} denied the access Podwatch needs (403)${reason}`);
-  if (/certificate|SSL routines|unable to (verify|get local issuer)|Hostname\/IP does not match/i.test(e.message ?? '')) {
+  if (isCertificateError(e.message ?? '')) {
     return new ConfigError(`elasticsearch.ca_file: the TLS connection to ${cfg.url} failed on a certificate: ${e.message}`);
   }
   return undefined;

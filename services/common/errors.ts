@@ -23,3 +23,11 @@ export class UserError extends PodwatchError {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/**
+ * Whether a connection error is a TLS certificate failure (untrusted chain, wrong host name, a
+ * client certificate the server rejected): a configuration mistake, not an outage.
+ */
+export function isCertificateError(message: string): boolean {
+  return /certificate|SSL routines|unable to (verify|get local issuer)|Hostname\/IP does not match/i.test(message);
+}

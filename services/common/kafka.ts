@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { Kafka, logLevel, type Admin, type ITopicConfig, type KafkaConfig as KafkajsConfig, type LogEntry } from 'kafkajs';
 import type { KafkaConfig } from '../../schemas/config.ts';
 import { ConfigError } from './config.ts';
+import { isCertificateError } from './errors.ts';
 import type { Logger } from './logger.ts';
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING ??= '1';
@@ -78,7 +79,7 @@ export function kafkaConfigProblem(err: unknown, cfg: KafkaConfig): ConfigError 
     return new ConfigError(`kafka.sasl: the broker refused user '${cfg.sasl?.username}' (${cfg.sasl?.mechanism}): ${e.message}`);
   }
   const message = (e.message ?? '').replace(/^Connection error: /, '').split('\n')[0]!;
-  if (!/certificate|SSL routines|unable to (verify|get local issuer)|Hostname\/IP does not match/i.test(message)) return undefined;
+  if (!isCertificateError(message)) return undefined;
   const why = /alert (bad certificate|certificate required|unknown ca)/i.test(message)
     ? 'the broker rejected our client certificate (set cert_file and key_file to one signed by a CA the broker trusts)'
     : message;
