@@ -1,6 +1,7 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import type { DeadLetter } from '../../schemas/dead-letter.ts';
 import { errorMessage } from './errors.ts';
+import { partitionLags } from './kafka.ts';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -217,17 +218,8 @@ export async function runStage(o: StageOptions): Promise<{ consumer: Consumer; s
   const refreshLag = async () => {
     if (!assigned.length) return;
     if (!adminConnected) { await admin.connect(); adminConnected = true; }
-    const ends = await admin.fetchTopicOffsets(o.topic);
-    const unknown = assigned.filter((p) => !position.has(p));
-    const committed = unknown.length
-      ? new Map((await admin.fetchOffsets({ groupId: o.groupId, topics: [o.topic] }))[0]?.partitions.map((p) => [p.partition, p.offset]) ?? [])
-      : new Map<number, string>();
-    for (const e of ends) {
-      if (!assigned.includes(e.partition)) continue;
-      const c = committed.get(e.partition);
-      const from = position.get(e.partition) ?? (c !== undefined && c !== '-1' ? BigInt(c) : BigInt(e.low));
-      setLag(e.partition, Math.max(0, Number(BigInt(e.high) - from)));
-    }
+    const { lags } = await partitionLags(admin, o.groupId, o.topic, position);
+    for (const p of assigned) if (lags.has(p)) setLag(p, Math.max(0, lags.get(p)!));
   };
   let refreshing = false;
   const lagTimer = setInterval(() => {

@@ -69,6 +69,20 @@ export async function ensureTopics(kafka: Kafka, cfg: KafkaConfig, names: readon
 }
 
 /**
+ * Per partition of `topic`, how many messages consumer group `group` has still to handle: the
+ * end offset minus the next offset to handle, which is `from`'s (what the caller knows better),
+ * else the group's committed offset, else the partition's first (stages read from the
+ * beginning). `committed` counts the partitions the group has committed.
+ */
+export async function partitionLags(admin: Admin, group: string, topic: string, from: ReadonlyMap<number, bigint> = new Map()): Promise<{ lags: Map<number, number>; committed: number }> {
+  const [offsets] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+  const done = new Map((offsets?.partitions ?? []).filter((p) => p.offset !== '-1').map((p) => [p.partition, BigInt(p.offset)]));
+  const lags = new Map((await admin.fetchTopicOffsets(topic))
+    .map((o) => [o.partition, Number(BigInt(o.high) - (from.get(o.partition) ?? done.get(o.partition) ?? BigInt(o.low)))]));
+  return { lags, committed: done.size };
+}
+
+/**
  * A refusal no retry can cure: the broker rejected `kafka.sasl`'s credentials, or TLS failed on
  * a certificate (`kafka.tls`). Returned as a ConfigError naming the field; anything else is an
  * outage to wait out.

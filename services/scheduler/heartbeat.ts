@@ -3,6 +3,7 @@ import type { Alert } from '../../schemas/alert.ts';
 import type { SchedulerConfig } from '../../schemas/config.ts';
 import type { Client } from '../common/elasticsearch.ts';
 import { searchTargets } from '../common/elasticsearch.ts';
+import { partitionLags } from '../common/kafka.ts';
 import { jobAlert } from './findings.ts';
 
 const DAY = 86_400_000;
@@ -63,12 +64,9 @@ export async function consumerLag(admin: Admin, groups: Array<{ group: string; t
   const existing = new Set(await admin.listTopics());
   for (const { group, topic } of groups) {
     if (!existing.has(topic)) continue;
-    const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-    const done = new Map((committed?.partitions ?? []).filter((p) => p.offset !== '-1').map((p) => [p.partition, BigInt(p.offset)]));
-    if (!done.size) continue;
-    const lag = (await admin.fetchTopicOffsets(topic))
-      .reduce((sum, o) => sum + Number(BigInt(o.high) - (done.get(o.partition) ?? BigInt(o.low))), 0);
-    out.push({ group, topic, lag });
+    const { lags, committed } = await partitionLags(admin, group, topic);
+    if (!committed) continue;
+    out.push({ group, topic, lag: [...lags.values()].reduce((a, b) => a + b, 0) });
   }
   return out;
 }
